@@ -1,0 +1,50 @@
+/*
+ * cmd.h - the subcommands of the dmarcd binary, git-builtin style.
+ *
+ * main.c owns the command table: it parses the global options, finds the
+ * command and calls its run() with the remaining arguments (argv[0] is the
+ * command name). A command returns a process exit status per the CLI
+ * contract: 0 success, 1 some input failed, 2 usage/configuration,
+ * 3 a service unreachable. Only commands that work are in the table.
+ */
+#ifndef DMARCD_CMD_H
+#define DMARCD_CMD_H
+
+#include <stdio.h>
+
+#include "lib/config.h"
+
+struct cmd_ctx {
+    const char *config_path;    /* --config FILE, or NULL */
+    char *const *envp;          /* the environment config is read from */
+};
+
+struct command {
+    const char *name;
+    const char *summary;        /* one line for `dmarcd help` */
+    const char *usage;          /* full text for `dmarcd help NAME` */
+    int (*run)(struct cmd_ctx *ctx, int argc, char **argv);
+};
+
+/* Exit statuses of the CLI contract. */
+enum { EXIT_OK = 0, EXIT_PARTIAL = 1, EXIT_USAGE = 2, EXIT_UNAVAILABLE = 3 };
+
+/* Prints the command's usage text to out. */
+void cmd_print_usage(const struct command *cmd, FILE *out);
+
+/* True when argv holds -h or --help: the caller prints its usage and exits 0. */
+int cmd_wants_help(int argc, char **argv);
+
+/*
+ * Loads and validates the configuration for a command; on any fatal
+ * problem prints them all to stderr and returns non-zero (exit status 2).
+ */
+int cmd_load_config(struct cmd_ctx *ctx, struct config *cfg);
+
+int cmd_version(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_config(struct cmd_ctx *ctx, int argc, char **argv);
+
+extern const struct command cmd_version_def;
+extern const struct command cmd_config_def;
+
+#endif
