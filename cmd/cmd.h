@@ -43,8 +43,10 @@ int cmd_load_config(struct cmd_ctx *ctx, struct config *cfg);
 
 int cmd_version(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_config(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_parse(struct cmd_ctx *ctx, int argc, char **argv);
 
 extern const struct command cmd_version_def;
 extern const struct command cmd_config_def;
+extern const struct command cmd_parse_def;
 
 #endif

@@ -30,6 +30,7 @@ static const struct command *const commands[] = {
     &cmd_help_def,
     &cmd_version_def,
     &cmd_config_def,
+    &cmd_parse_def,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -64,8 +64,9 @@
 /* Header/field lines of a failure report's feedback part. */
 #define DMARCD_MAX_ARF_FIELDS 512
 
-/* JSON (TLS-RPT) document size and nesting. */
-#define DMARCD_MAX_JSON_BYTES (64 * DMARCD_MiB)
+/* JSON (TLS-RPT) document size and nesting. Real TLS reports are a few KB;
+ * jansson needs several times the document in memory, so the cap is small. */
+#define DMARCD_MAX_JSON_BYTES (8 * DMARCD_MiB)
 #define DMARCD_MAX_JSON_DEPTH 32
 
 /* Configuration file size and a single config value. */

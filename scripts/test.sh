@@ -3,8 +3,9 @@
 #
 # Installs what is missing, builds, starts a private MariaDB and Redis under
 # run/test/, runs every ctest test, then builds again with AddressSanitizer
-# and UndefinedBehaviorSanitizer and runs the tests once more. Warnings are
-# errors when CI=true. Exits non-zero, loudly, on the first failure.
+# and UndefinedBehaviorSanitizer and runs the tests once more, then runs
+# each libFuzzer target for a bounded time (clang). Warnings are errors
+# when CI=true. Exits non-zero, loudly, on the first failure.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -36,5 +37,11 @@ step "running tests under ASan+UBSan"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 1800 -LE 'lint|slow'
+
+step "building libFuzzer targets (clang)"
+CC=clang scripts/build.sh "$root/build-fuzz" -DDMARCD_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+step "fuzzing each parser for a bounded time"
+ctest --test-dir build-fuzz --output-on-failure -j"$jobs" -L fuzz
 
 step "all tests passed"

@@ -22,13 +22,13 @@
 
 /* A gzip file written incrementally; the caller owns the struct. */
 struct gzout {
-	FILE *fp;
-	const char *path; /* borrowed, for messages */
-	z_stream zs;
-	int zinit;
-	int err;
-	uint64_t in_bytes, out_bytes;
-	unsigned char obuf[64 * 1024];
+    FILE *fp;
+    const char *path; /* borrowed, for messages */
+    z_stream zs;
+    int zinit;
+    int err;
+    uint64_t in_bytes, out_bytes;
+    unsigned char obuf[64 * 1024];
 };
 
 int gzout_open(struct gzout *g, const char *path);

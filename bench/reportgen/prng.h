@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 struct rng {
-	uint64_t s[4];
+    uint64_t s[4];
 };
 
 /* Seeds from one 64-bit value. */

@@ -15,42 +15,42 @@
 
 void rg_die(const char *fmt, ...)
 {
-	va_list ap;
+    va_list ap;
 
-	fputs("dmarcd-reportgen: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	abort();
+    fputs("dmarcd-reportgen: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    abort();
 }
 
 void *rg_xmalloc(size_t n)
 {
-	void *p = malloc(n ? n : 1);
+    void *p = malloc(n ? n : 1);
 
-	if (!p)
-		rg_die("out of memory allocating %zu bytes", n);
-	return p;
+    if (!p)
+        rg_die("out of memory allocating %zu bytes", n);
+    return p;
 }
 
 void *rg_xrealloc(void *p, size_t n)
 {
-	void *q = realloc(p, n ? n : 1);
+    void *q = realloc(p, n ? n : 1);
 
-	if (!q)
-		rg_die("out of memory growing to %zu bytes", n);
-	return q;
+    if (!q)
+        rg_die("out of memory growing to %zu bytes", n);
+    return q;
 }
 
 void rg_fmt(char *dst, size_t size, const char *fmt, ...)
 {
-	va_list ap;
-	int n;
+    va_list ap;
+    int n;
 
-	va_start(ap, fmt);
-	n = vsnprintf(dst, size, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= size)
-		rg_die("internal formatting overflow (%d >= %zu) for \"%s\"", n, size, fmt);
+    va_start(ap, fmt);
+    n = vsnprintf(dst, size, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= size)
+        rg_die("internal formatting overflow (%d >= %zu) for \"%s\"", n, size, fmt);
 }

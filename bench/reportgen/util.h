@@ -12,7 +12,7 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define RG_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#define RG_NORETURN __attribute__((noreturn))
+#define RG_NORETURN     __attribute__((noreturn))
 #else
 #define RG_PRINTF(f, a)
 #define RG_NORETURN

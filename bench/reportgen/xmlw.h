@@ -23,15 +23,14 @@
 #include "util.h"
 
 struct buf {
-	char *p;
-	size_t len, cap;
+    char *p;
+    size_t len, cap;
 };
 
-
 struct xw_style {
-	const char *indent; /* one level of indentation */
-	const char *eol;    /* written after every line */
-	unsigned base;      /* indentation levels before <feedback> */
+    const char *indent; /* one level of indentation */
+    const char *eol;    /* written after every line */
+    unsigned base;      /* indentation levels before <feedback> */
 };
 
 /* Returns 0 on success; the bytes are only borrowed for the call. */
@@ -40,13 +39,13 @@ typedef int (*xw_flush_fn)(void *ctx, const char *p, size_t n);
 #define XW_FLUSH_AT (64u * 1024u)
 
 struct xw {
-	struct buf out;
-	struct xw_style style;
-	unsigned depth;
-	xw_flush_fn flush;
-	void *flush_ctx;
-	uint64_t total; /* bytes produced so far, flushed or not */
-	int err;
+    struct buf out;
+    struct xw_style style;
+    unsigned depth;
+    xw_flush_fn flush;
+    void *flush_ctx;
+    uint64_t total; /* bytes produced so far, flushed or not */
+    int err;
 };
 
 void xw_init(struct xw *w, const struct xw_style *style, xw_flush_fn flush, void *ctx);
