@@ -73,7 +73,7 @@ bool slice_split(struct slice s, char sep, struct slice *head, struct slice *tai
     const char *hit = s.len ? memchr(s.ptr, sep, s.len) : NULL;
     if (!hit) {
         *head = s;
-        *tail = slice_make(s.ptr + s.len, 0);
+        *tail = slice_make(s.len ? s.ptr + s.len : s.ptr, 0); /* never NULL + 0 */
         return false;
     }
     *head = slice_make(s.ptr, (size_t)(hit - s.ptr));

@@ -590,6 +590,8 @@ static enum dmarcd_err node_feed(struct node *n, const char *data, size_t len)
 {
     if (n->run->stop)
         return DMARCD_E_TEMPORARY;
+    if (!len)
+        return DMARCD_OK; /* an empty part may come with a NULL pointer */
     if (!n->decided) {
         size_t take = SNIFF_BYTES - n->head.len < len ? SNIFF_BYTES - n->head.len : len;
         strbuf_add(&n->head, data, take);

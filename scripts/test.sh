@@ -30,8 +30,8 @@ source "$run_dir/env"
 step "running tests"
 ctest --test-dir build --output-on-failure -j"$jobs" --timeout 1800
 
-step "building with ASan+UBSan"
-scripts/build.sh "$root/build-asan" -DDMARCD_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+step "building with ASan+UBSan (clang: it checks more undefined behaviour than gcc)"
+CC=clang scripts/build.sh "$root/build-asan" -DDMARCD_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 
 step "running tests under ASan+UBSan"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
