@@ -226,8 +226,10 @@ db_install() {
   [[ -d $DB_DATA/mysql ]] && return 0
   rm -rf "$DB_DATA"
   mkdir -p "$DB_DATA"
+  # --skip-name-resolve --force: a fresh machine (or container) may have no /etc/hosts
+  # entry for its host name, and mariadb-install-db then refuses to run.
   if ! mariadb-install-db --no-defaults --datadir="$DB_DATA" \
-    --auth-root-authentication-method=normal --skip-test-db \
+    --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve --force \
     --user="$ME" >"$DB_DIR/install.log" 2>&1; then
     rm -rf "$DB_DATA"
     die "mariadb-install-db failed; see $DB_DIR/install.log"
