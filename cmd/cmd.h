@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "lib/config.h"
+#include "storage/store.h"
 
 struct cmd_ctx {
     const char *config_path;    /* --config FILE, or NULL */
@@ -41,12 +42,31 @@ int cmd_wants_help(int argc, char **argv);
  */
 int cmd_load_config(struct cmd_ctx *ctx, struct config *cfg);
 
+/*
+ * Loads the configuration, requires database_url on behalf of `who`
+ * ("dmarcd migrate") and connects with opts (NULL: defaults). On failure
+ * prints why to stderr and returns the exit status (2 configuration,
+ * 3 unreachable, 1 other); *out is set only on EXIT_OK.
+ */
+int cmd_open_store(struct cmd_ctx *ctx, const char *who, const struct store_options *opts,
+                   struct store **out);
+
+/* Exit status and one line on stderr for a failed storage call. */
+int cmd_store_failed(const char *who, enum dmarcd_err rc, const struct store *st,
+                     const struct strbuf *why);
+
 int cmd_version(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_config(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_parse(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_migrate(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_tenant(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_domain(struct cmd_ctx *ctx, int argc, char **argv);
 
 extern const struct command cmd_version_def;
 extern const struct command cmd_config_def;
 extern const struct command cmd_parse_def;
+extern const struct command cmd_migrate_def;
+extern const struct command cmd_tenant_def;
+extern const struct command cmd_domain_def;
 
 #endif

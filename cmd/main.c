@@ -12,6 +12,7 @@
 #include "lib/config.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
+#include "lib/url.h"
 #include "lib/banned.h"
 
 static int cmd_help(struct cmd_ctx *ctx, int argc, char **argv);
@@ -31,6 +32,9 @@ static const struct command *const commands[] = {
     &cmd_version_def,
     &cmd_config_def,
     &cmd_parse_def,
+    &cmd_migrate_def,
+    &cmd_tenant_def,
+    &cmd_domain_def,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -115,6 +119,72 @@ int cmd_load_config(struct cmd_ctx *ctx, struct config *cfg)
     }
     config_problems_release(&probs);
     return rc ? EXIT_USAGE : EXIT_OK;
+}
+
+static int require_database(struct config *cfg, const char *who)
+{
+    struct config_problems probs;
+    config_problems_init(&probs);
+    enum dmarcd_err rc = config_require(cfg, CONFIG_DATABASE_URL, who, &probs);
+    if (rc)
+        config_problems_print(&probs, stderr);
+    config_problems_release(&probs);
+    return rc ? EXIT_USAGE : EXIT_OK;
+}
+
+int cmd_open_store(struct cmd_ctx *ctx, const char *who, const struct store_options *opts,
+                   struct store **out)
+{
+    struct config cfg;
+    struct db_url url = { 0 };
+    struct strbuf why, shown;
+    struct store_options defaults;
+    const char *text = NULL;
+    *out = NULL;
+    config_init(&cfg);
+    strbuf_init(&why, 0);
+    strbuf_init(&shown, 0);
+    int status = cmd_load_config(ctx, &cfg);
+    if (!status)
+        status = require_database(&cfg, who);
+    if (status)
+        goto out;
+    text = config_get_str(&cfg, CONFIG_DATABASE_URL);
+    url_mask_password(text, &shown);
+    if (db_url_parse(text, &url, &why)) {
+        fprintf(stderr, "%s: database_url %s: %s\n", who, shown.buf, why.buf);
+        status = EXIT_USAGE;
+        goto out;
+    }
+    if (!opts) {
+        store_options_default(&defaults);
+        opts = &defaults;
+    }
+    enum dmarcd_err rc = store_open_opts(&url, opts, out, &why);
+    if (rc) {
+        fprintf(stderr, "%s: %s at %s: %s\n", who,
+                rc == DMARCD_E_DB_UNAVAILABLE ? "database unreachable"
+                                              : "cannot use the database",
+                shown.buf, why.buf);
+        status = dmarcd_err_exit_status(rc);
+    }
+out:
+    db_url_release(&url);
+    strbuf_release(&shown);
+    strbuf_release(&why);
+    config_release(&cfg);
+    return status;
+}
+
+int cmd_store_failed(const char *who, enum dmarcd_err rc, const struct store *st,
+                     const struct strbuf *why)
+{
+    if (why && why->len)
+        fprintf(stderr, "%s: %s\n", who, why->buf);
+    else
+        fprintf(stderr, "%s: %s%s%s\n", who, dmarcd_strerror(rc),
+                st && store_last_error(st)[0] ? ": " : "", st ? store_last_error(st) : "");
+    return dmarcd_err_exit_status(rc);
 }
 
 /*
