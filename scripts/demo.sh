@@ -3,9 +3,10 @@
 # dmarcd, starts a private MariaDB and Redis under run/demo/, generates 90
 # days of realistic demo reports and runs dmarcd on them.
 #
-# What runs today: the report engine (`dmarcd parse`) over every generated
-# report, with a per-reporter summary. Storage, the API and the dashboard
-# join this script as they land; nothing here claims more than it does.
+# What runs today: the schema migration and the demo tenant with its
+# domains, then the report engine (`dmarcd parse`) over every generated
+# report. Storing reports, the API and the dashboard join this script as
+# they land; nothing here claims more than it does.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -27,6 +28,15 @@ scripts/services.sh start --run-dir "$run_dir"
 source "$run_dir/env"
 "$dmarcd" config check | tail -n 1
 
+step "creating the schema and the demo tenant"
+"$dmarcd" migrate
+"$dmarcd" tenant list | grep -q '^demo ' || "$dmarcd" tenant add demo --tier advanced
+for domain in example.com shop.example.net acme-widgets.example newsletter.example.org; do
+    "$dmarcd" domain list demo | grep -q "^$domain " ||
+        "$dmarcd" domain add demo "$domain"
+done
+"$dmarcd" domain list demo
+
 step "generating 90 days of demo reports"
 rm -rf "$run_dir/reports"
 "$reportgen" demo --out "$run_dir/reports" --days 90 --seed 1
@@ -46,9 +56,9 @@ echo "one report as JSON: $run_dir/example-report.json"
 
 cat <<EOM
 
-The report engine works on the demo data above. Storing reports in MariaDB,
-the REST API and the web dashboard are not built yet, so there is no
-dashboard to open on localhost today.
+The report engine works on the demo data above, and the schema and the demo
+tenant are in MariaDB. Storing the reports, the REST API and the web dashboard
+are not built yet, so there is no dashboard to open on localhost today.
 
 MariaDB and Redis keep running for the next steps; stop them with:
   scripts/services.sh stop --run-dir run/demo
