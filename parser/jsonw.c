@@ -1,8 +1,10 @@
 /*
- * jsonw.c - token-by-token JSON output. Escaping is done here once, with
- * a fast path that copies runs of safe bytes with one fwrite, because the
- * ndjson output of a big report is dominated by string copying. The
- * unlocked stdio calls skip a lock per byte: a writer owns its stream and
+ * jsonw.c - token-by-token JSON output. Tokens go to the writer's own
+ * buffer, handed to stdio in JSONW_BUFFER_BYTES blocks (and at the end of
+ * each top-level value or line), because the ndjson output of a big report
+ * is millions of tiny writes and a stdio call per token costs more than
+ * the copy. Escaping copies runs of safe bytes with one memcpy. The
+ * unlocked stdio call skips the stream lock: a writer owns its stream and
  * is never shared between threads.
  */
 #include "jsonw.h"
@@ -14,8 +16,37 @@
 
 void jsonw_init(struct jsonw *w, FILE *out)
 {
-    memset(w, 0, sizeof(*w));
     w->out = out;
+    w->len = 0;
+    w->depth = 0;
+    memset(w->need_comma, 0, sizeof(w->need_comma));
+}
+
+void jsonw_flush(struct jsonw *w)
+{
+    if (w->len)
+        (void)fwrite_unlocked(w->buf, 1, w->len, w->out); /* errors: ferror(out) */
+    w->len = 0;
+}
+
+static void put(struct jsonw *w, const void *data, size_t n)
+{
+    if (n > sizeof(w->buf) - w->len) {
+        jsonw_flush(w);
+        if (n > sizeof(w->buf)) {
+            (void)fwrite_unlocked(data, 1, n, w->out);
+            return;
+        }
+    }
+    memcpy(w->buf + w->len, data, n);
+    w->len += n;
+}
+
+static void put_char(struct jsonw *w, char c)
+{
+    if (w->len == sizeof(w->buf))
+        jsonw_flush(w);
+    w->buf[w->len++] = c;
 }
 
 /* Length of the valid UTF-8 sequence at s (1-4), or 0 if invalid. */
@@ -49,7 +80,7 @@ static size_t utf8_seq_len(const unsigned char *s, size_t avail)
     return n;
 }
 
-void jsonw_escape(FILE *out, const char *str, size_t len)
+static void escape(struct jsonw *w, const char *str, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)str;
@@ -70,38 +101,46 @@ void jsonw_escape(FILE *out, const char *str, size_t len)
                 continue;
             }
         }
-        fwrite_unlocked(s + i - run, 1, run, out);
+        put(w, s + i - run, run);
         run = 0;
         if (c == '"' || c == '\\') {
             char esc[2] = { '\\', (char)c };
-            fwrite_unlocked(esc, 1, 2, out);
+            put(w, esc, 2);
         } else if (c == '\n') {
-            fwrite_unlocked("\\n", 1, 2, out);
+            put(w, "\\n", 2);
         } else if (c == '\r') {
-            fwrite_unlocked("\\r", 1, 2, out);
+            put(w, "\\r", 2);
         } else if (c == '\t') {
-            fwrite_unlocked("\\t", 1, 2, out);
+            put(w, "\\t", 2);
         } else if (c < 0x20 || c == 0x7f) {
             char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-            fwrite_unlocked(esc, 1, 6, out);
+            put(w, esc, 6);
         } else {
-            fwrite_unlocked("\\ufffd", 1, 6, out); /* invalid UTF-8 byte */
+            put(w, "\\ufffd", 6); /* invalid UTF-8 byte */
         }
         i++;
     }
-    fwrite_unlocked(s + len - run, 1, run, out);
+    put(w, s + len - run, run);
+}
+
+void jsonw_escape(FILE *out, const char *s, size_t len)
+{
+    struct jsonw w;
+    jsonw_init(&w, out);
+    escape(&w, s, len);
+    jsonw_flush(&w);
 }
 
 /* Writes the comma (if needed) and the key (if any) before a value. */
 static void prefix(struct jsonw *w, const char *key)
 {
     if (w->need_comma[w->depth])
-        putc_unlocked(',', w->out);
+        put_char(w, ',');
     w->need_comma[w->depth] = true;
     if (key) {
-        putc_unlocked('"', w->out);
-        jsonw_escape(w->out, key, strlen(key));
-        fputs_unlocked("\":", w->out);
+        put_char(w, '"');
+        escape(w, key, strlen(key));
+        put(w, "\":", 2);
     }
 }
 
@@ -110,7 +149,7 @@ static void open_scope(struct jsonw *w, const char *key, char c)
     if (w->depth >= JSONW_MAX_DEPTH)
         dmarcd_die("jsonw: nesting too deep (program error)");
     prefix(w, key);
-    putc_unlocked(c, w->out);
+    put_char(w, c);
     w->need_comma[++w->depth] = false;
 }
 
@@ -119,7 +158,9 @@ static void close_scope(struct jsonw *w, char c)
     if (w->depth == 0)
         dmarcd_die("jsonw: unbalanced close (program error)");
     w->depth--;
-    putc_unlocked(c, w->out);
+    put_char(w, c);
+    if (w->depth == 0)
+        jsonw_flush(w);
 }
 
 void jsonw_object_begin(struct jsonw *w, const char *key)
@@ -147,9 +188,9 @@ void jsonw_string_len(struct jsonw *w, const char *key, const char *value, size_
     if (!value)
         return;
     prefix(w, key);
-    putc_unlocked('"', w->out);
-    jsonw_escape(w->out, value, len);
-    putc_unlocked('"', w->out);
+    put_char(w, '"');
+    escape(w, value, len);
+    put_char(w, '"');
 }
 
 void jsonw_string(struct jsonw *w, const char *key, const char *value)
@@ -177,7 +218,7 @@ void jsonw_int(struct jsonw *w, const char *key, int64_t value)
     if (value < 0)
         *--start = '-';
     prefix(w, key);
-    fwrite_unlocked(start, 1, (size_t)(end - start), w->out);
+    put(w, start, (size_t)(end - start));
 }
 
 void jsonw_uint(struct jsonw *w, const char *key, uint64_t value)
@@ -186,18 +227,22 @@ void jsonw_uint(struct jsonw *w, const char *key, uint64_t value)
     char *end = buf + sizeof(buf);
     char *start = format_u64(end, value);
     prefix(w, key);
-    fwrite_unlocked(start, 1, (size_t)(end - start), w->out);
+    put(w, start, (size_t)(end - start));
 }
 
 void jsonw_bool(struct jsonw *w, const char *key, bool value)
 {
     prefix(w, key);
-    fputs_unlocked(value ? "true" : "false", w->out);
+    if (value)
+        put(w, "true", 4);
+    else
+        put(w, "false", 5);
 }
 
 void jsonw_newline(struct jsonw *w)
 {
-    putc_unlocked('\n', w->out);
+    put_char(w, '\n');
+    jsonw_flush(w);
     if (w->depth == 0)
         w->need_comma[0] = false;
 }

@@ -24,9 +24,15 @@
 #include <stdio.h>
 
 #define JSONW_MAX_DEPTH 32
+#define JSONW_BUFFER_BYTES (16 * 1024)
 
+/* Output is buffered here and handed to `out` when the buffer fills, when
+ * a top-level value or line ends, and on jsonw_flush(); write errors show
+ * as ferror(out). */
 struct jsonw {
     FILE *out;
+    size_t len;                 /* bytes in buf */
+    char buf[JSONW_BUFFER_BYTES];
     int depth;
     bool need_comma[JSONW_MAX_DEPTH + 1];
 };
@@ -46,8 +52,10 @@ void jsonw_int(struct jsonw *w, const char *key, int64_t value);
 void jsonw_uint(struct jsonw *w, const char *key, uint64_t value);
 void jsonw_bool(struct jsonw *w, const char *key, bool value);
 
-/* Writes a newline at the top level (ndjson). */
+/* Writes a newline at the top level (ndjson), and flushes. */
 void jsonw_newline(struct jsonw *w);
+/* Hands what is buffered to the stream (before writing to it directly). */
+void jsonw_flush(struct jsonw *w);
 /* Escapes s as a JSON string body (no quotes) to out. */
 void jsonw_escape(FILE *out, const char *s, size_t len);
 

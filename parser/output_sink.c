@@ -491,6 +491,7 @@ static void out_abort(void *ctx, const struct report_source *src, enum dmarcd_er
         json_report_end(o);
         o->in_aggregate = false;
     }
+    jsonw_flush(&o->w); /* errors may be the same stream */
     fprintf(o->errors, "dmarcd parse: %s%s%s: %s: %s\n", src->file ? src->file : "-",
             src->part ? ": " : "", src->part ? src->part : "", dmarcd_err_code(err),
             detail ? detail : dmarcd_strerror(err));
@@ -531,6 +532,7 @@ enum dmarcd_err output_sink_finish(struct output_sink *o)
         jsonw_array_end(&o->w);
         fputc('\n', o->out);
     }
+    jsonw_flush(&o->w);
     if (fflush(o->out) != 0 || ferror(o->out))
         return DMARCD_E_IO;
     return DMARCD_OK;

@@ -8,7 +8,11 @@
  * TLS-RPT JSON. Every report found goes to the sink; every part that fails
  * is reported to the sink's abort with the reason, and the other parts go
  * on. Memory stays bounded whatever the input (limits.h): large XML is
- * streamed from the decompressor into libxml2's SAX2 push parser.
+ * streamed from the decompressor into libxml2's SAX2 push parser, or, when
+ * a regular file or buffer is (gzip'd) XML, pulled by libxml2 through the
+ * decompressor (faster; a document the pull cannot finish cleanly is
+ * parsed again by push, whose answer is the reference, and the sink never
+ * gets a call twice). Never a tree of a whole report.
  *
  *   struct parse_options opts = { .strict = false };
  *   struct parse_stats stats = { 0 };

@@ -11,7 +11,9 @@
  * and hands that buffer to the callback, so output is never copied; zip
  * members are read with archive_read_data_block(), which for stored members
  * points into the caller's memory and for deflated ones into libarchive's
- * own buffer, again without a copy of ours.
+ * own buffer, again without a copy of ours. The inflater can also be
+ * pulled (inflater_next) by a consumer that asks for bytes; both styles run
+ * the same step function, so limits and details never depend on the style.
  */
 #define ZLIB_CONST /* next_in is const: we never write to the caller's bytes */
 
@@ -191,6 +193,11 @@ struct inflater {
     uint64_t total_out;
     uint64_t trailing;
     struct strbuf detail;
+    /* pull use (inflater_input/inflater_next): the slice not yet given to
+     * zlib, and whether zlib holds a piece of it (next_in/avail_in) */
+    const unsigned char *pull_in;
+    size_t pull_len;
+    bool pull_active;
     unsigned char out[INFLATE_CHUNK];
 };
 
@@ -265,34 +272,68 @@ static enum dmarcd_err inflater_account(struct inflater *z, size_t produced)
     return DMARCD_OK;
 }
 
+/* How one inflate() call left the piece of input zlib holds. */
+enum step_end {
+    STEP_MORE,          /* output filled: call again on the same piece */
+    STEP_PIECE_DONE,    /* the piece is used up and all its output is out */
+    STEP_STREAM_END,    /* the stream ended; what is left of the piece trails */
+};
+
+/*
+ * One inflate() call into z->out over the piece set in next_in/avail_in:
+ * counts and checks what it produced (*produced bytes, in z->out) and says
+ * how the piece stands. Push (inflate_slice) and pull (inflater_next) both
+ * run on it, so they make the same calls, the same chunks and the same
+ * limit errors for the same input pieces.
+ */
+static enum dmarcd_err inflate_step(struct inflater *z, size_t *produced,
+                                    enum step_end *end)
+{
+    uInt in_before = z->zs.avail_in;
+    z->zs.next_out = z->out;
+    z->zs.avail_out = (uInt)sizeof z->out;
+    int zr = inflate(&z->zs, Z_NO_FLUSH);
+    size_t consumed = in_before - z->zs.avail_in;
+    *produced = sizeof z->out - z->zs.avail_out;
+    *end = STEP_MORE;
+    z->total_in += consumed;
+    if (zr == Z_MEM_ERROR)
+        dmarcd_die("inflate: out of memory");
+    if (zr == Z_DATA_ERROR || zr == Z_NEED_DICT || zr == Z_STREAM_ERROR)
+        return inflater_fail(z, DMARCD_E_DECOMPRESS, "zlib: %s after %llu compressed bytes",
+                             zr == Z_NEED_DICT ? "stream needs a preset dictionary"
+                             : z->zs.msg      ? z->zs.msg
+                                              : "corrupt stream",
+                             (unsigned long long)z->total_in);
+    if (*produced > 0) {
+        enum dmarcd_err rc = inflater_account(z, *produced);
+        if (rc)
+            return rc;
+    }
+    if (zr == Z_STREAM_END)
+        *end = STEP_STREAM_END;
+    else if (z->zs.avail_in == 0 && z->zs.avail_out != 0)
+        *end = STEP_PIECE_DONE; /* all input used, all output out: wait for more */
+    else if (*produced == 0 && consumed == 0) /* zlib promises progress; be sure */
+        return inflater_fail(z, DMARCD_E_DECOMPRESS, "zlib: no progress after %llu bytes",
+                             (unsigned long long)z->total_in);
+    return DMARCD_OK;
+}
+
 /* Runs inflate over one slice of input (at most INFLATE_MAX_SLICE) until
  * the slice is used up, the stream ends, or something fails. */
 static enum dmarcd_err inflate_slice(struct inflater *z, const unsigned char *in, size_t len,
                                      unpack_emit_fn emit, void *ctx)
 {
-    enum dmarcd_err rc;
     z->zs.next_in = in;
     z->zs.avail_in = (uInt)len;
     for (;;) {
-        uInt in_before = z->zs.avail_in;
-        z->zs.next_out = z->out;
-        z->zs.avail_out = (uInt)sizeof z->out;
-        int zr = inflate(&z->zs, Z_NO_FLUSH);
-        size_t produced = sizeof z->out - z->zs.avail_out;
-        size_t consumed = in_before - z->zs.avail_in;
-        z->total_in += consumed;
-        if (zr == Z_MEM_ERROR)
-            dmarcd_die("inflate: out of memory");
-        if (zr == Z_DATA_ERROR || zr == Z_NEED_DICT || zr == Z_STREAM_ERROR)
-            return inflater_fail(z, DMARCD_E_DECOMPRESS, "zlib: %s after %llu compressed bytes",
-                                 zr == Z_NEED_DICT ? "stream needs a preset dictionary"
-                                 : z->zs.msg      ? z->zs.msg
-                                                  : "corrupt stream",
-                                 (unsigned long long)z->total_in);
+        size_t produced;
+        enum step_end end;
+        enum dmarcd_err rc = inflate_step(z, &produced, &end);
+        if (rc)
+            return rc;
         if (produced > 0) {
-            rc = inflater_account(z, produced);
-            if (rc)
-                return rc;
             rc = emit(ctx, z->out, produced);
             if (rc) {
                 strbuf_reset(&z->detail);
@@ -300,16 +341,13 @@ static enum dmarcd_err inflate_slice(struct inflater *z, const unsigned char *in
                 return rc;
             }
         }
-        if (zr == Z_STREAM_END) {
+        if (end == STEP_STREAM_END) {
             z->ended = true;
             z->trailing += z->zs.avail_in;
             return DMARCD_OK;
         }
-        if (z->zs.avail_in == 0 && z->zs.avail_out != 0)
-            return DMARCD_OK; /* all input used, all output out: wait for more */
-        if (produced == 0 && consumed == 0) /* zlib promises progress; be sure */
-            return inflater_fail(z, DMARCD_E_DECOMPRESS, "zlib: no progress after %llu bytes",
-                                 (unsigned long long)z->total_in);
+        if (end == STEP_PIECE_DONE)
+            return DMARCD_OK;
     }
 }
 
@@ -330,6 +368,59 @@ enum dmarcd_err inflater_feed(struct inflater *z, const void *in, size_t len,
     }
     z->trailing += len; /* whatever is left once the stream has ended */
     return DMARCD_OK;
+}
+
+/* Gives zlib the next piece (at most INFLATE_MAX_SLICE) of the pulled
+ * slice, as inflater_feed() cuts it; false when the slice is used up
+ * (after the stream's end the rest only counts as trailing). */
+static bool pull_load(struct inflater *z)
+{
+    if (z->pull_len == 0)
+        return false;
+    if (z->ended) {
+        z->trailing += z->pull_len;
+        z->pull_len = 0;
+        return false;
+    }
+    size_t n = z->pull_len < INFLATE_MAX_SLICE ? z->pull_len : INFLATE_MAX_SLICE;
+    z->zs.next_in = z->pull_in;
+    z->zs.avail_in = (uInt)n;
+    z->pull_in += n;
+    z->pull_len -= n;
+    z->pull_active = true;
+    return true;
+}
+
+void inflater_input(struct inflater *z, const void *in, size_t len)
+{
+    z->pull_in = in;
+    z->pull_len = len;
+}
+
+enum dmarcd_err inflater_next(struct inflater *z, const void **out, size_t *len)
+{
+    *out = z->out;
+    *len = 0;
+    while (!z->failed) {
+        if (!z->pull_active && !pull_load(z))
+            return DMARCD_OK;
+        size_t produced;
+        enum step_end end;
+        enum dmarcd_err rc = inflate_step(z, &produced, &end);
+        if (rc)
+            return rc;
+        if (end == STEP_STREAM_END) {
+            z->ended = true;
+            z->trailing += z->zs.avail_in;
+        }
+        if (end != STEP_MORE)
+            z->pull_active = false;
+        if (produced > 0) {
+            *len = produced;
+            return DMARCD_OK;
+        }
+    }
+    return z->failed;
 }
 
 enum dmarcd_err inflater_finish(struct inflater *z, unpack_emit_fn emit, void *ctx)

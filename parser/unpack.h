@@ -10,6 +10,7 @@
  *   struct inflater *z = inflater_new();
  *   rc = inflater_feed(z, in, n, emit, ctx);   (emit gets decompressed chunks)
  *   rc = inflater_finish(z, emit, ctx);        (DMARCD_E_TRUNCATED if cut short)
+ *   (or pulled: inflater_input() + inflater_next(), same output and limits)
  *   detail = inflater_detail(z);               (after an error: the specifics)
  *   inflater_free(z);
  *
@@ -77,6 +78,22 @@ struct inflater;
 struct inflater *inflater_new(void);
 enum dmarcd_err inflater_feed(struct inflater *z, const void *in, size_t len,
                               unpack_emit_fn emit, void *ctx) DMARCD_MUST_CHECK;
+/*
+ * The same decoder pulled instead of pushed, for a consumer that asks for
+ * bytes (libxml2's pull parser, see parse.c):
+ *
+ *   inflater_input(z, in, n);                  (borrowed until used up)
+ *   rc = inflater_next(z, &out, &len);         (repeatedly; len 0: give more)
+ *   ... at the end of the input: rc = inflater_finish(z, NULL, NULL);
+ *
+ * inflater_next returns the next decompressed chunk (borrowed until the next
+ * call on z), or len 0 once the input given is used up. For the same input
+ * slices it makes exactly the chunks, limit errors, details and trailing
+ * count that inflater_feed() would; the two styles are not mixed on one z.
+ */
+void inflater_input(struct inflater *z, const void *in, size_t len);
+enum dmarcd_err inflater_next(struct inflater *z, const void **out, size_t *len)
+    DMARCD_MUST_CHECK;
 /* DMARCD_E_TRUNCATED unless the stream's end (and gzip trailer) was seen. */
 enum dmarcd_err inflater_finish(struct inflater *z, unpack_emit_fn emit, void *ctx)
     DMARCD_MUST_CHECK;

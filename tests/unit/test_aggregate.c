@@ -2,6 +2,9 @@
  * Unit tests for parser/aggregate: the streaming aggregate report parser.
  * A collecting sink renders every callback into a text log, so a test can
  * compare whole parses (and chunked feeding must give the identical log).
+ * Every test runs twice: fed (push), then pulled (agg_parser_pull, redone
+ * by push when the parser says so, as parse.c does); the pull-only tests
+ * check when that redo happens and what a failing reader leaves.
  * Fixtures are hand-written under tests/data/aggregate/ (see its README);
  * hostile documents (billion laughs, XXE, deep nesting, long text, too many
  * entries) are generated here.
@@ -159,7 +162,75 @@ struct result {
     bool completed;
 };
 
-/* Feeds xml in pieces of `chunk` bytes (0: all at once). */
+/* Every test runs twice: feeding the parser (push), then letting it pull
+ * (agg_parser_pull, redone by push when it says so, as parse.c does); both
+ * must give the same logs, errors and details. */
+static bool g_pull;
+static int g_push_redos;    /* pulls redone by push, for test_pull_redo */
+
+struct reader {
+    const char *data;
+    size_t len, off, chunk;
+    int calls_after_end;
+};
+
+/* Hands out `chunk` bytes per call (never more than asked). */
+static enum dmarcd_err read_mem(void *ctx, char *buf, size_t cap, size_t *got)
+{
+    struct reader *rd = ctx;
+    size_t n = rd->len - rd->off;
+    if (n > rd->chunk)
+        n = rd->chunk;
+    if (n > cap)
+        n = cap;
+    if (n == 0)
+        rd->calls_after_end++;
+    memcpy(buf, rd->data + rd->off, n);
+    rd->off += n;
+    *got = n;
+    return DMARCD_OK;
+}
+
+static enum dmarcd_err run_feed(struct agg_parser *p, const char *xml, size_t len, size_t chunk)
+{
+    enum dmarcd_err rc = DMARCD_OK;
+    for (size_t off = 0; off < len && !rc;) {
+        size_t n = len - off < chunk ? len - off : chunk;
+        rc = agg_parser_feed(p, xml + off, n);
+        off += n;
+    }
+    return rc ? rc : agg_parser_finish(p);
+}
+
+/* A pull that must be redone by push: the sink log of the pull so far must
+ * be where the push's log starts (parse.c passes on only the rest). */
+static struct agg_parser *redo_by_push(struct agg_parser *p, struct collect *c,
+                                       const struct report_source *src,
+                                       const struct parse_options *opts, const char *xml,
+                                       size_t len, size_t chunk, enum dmarcd_err *rc)
+{
+    char *pulled = strdup(c->log.buf ? c->log.buf : "");
+    struct collect cfg = *c;
+    assert_int_equal(c->ends, 0);
+    agg_parser_free(p);
+    collect_release(c);
+    collect_init(c);
+    c->fail_begin = cfg.fail_begin;
+    c->fail_record_at = cfg.fail_record_at;
+    c->fail_end = cfg.fail_end;
+    c->fail_with = cfg.fail_with;
+    struct report_sink sink = { .ops = &collect_ops, .ctx = c };
+    p = agg_parser_new(src, opts, &sink);
+    *rc = run_feed(p, xml, len, chunk);
+    if (strncmp(c->log.buf ? c->log.buf : "", pulled, strlen(pulled)) != 0)
+        fail_msg("pull delivered what push does not:\n%s\npush:\n%s", pulled, c->log.buf);
+    free(pulled);
+    g_push_redos++;
+    return p;
+}
+
+/* Feeds xml in pieces of `chunk` bytes (0: all at once), or, in pull mode,
+ * lets the parser read it `chunk` bytes at a time. */
 static struct result run_chunked(struct collect *c, const char *xml, size_t len, size_t chunk,
                                  bool strict)
 {
@@ -170,18 +241,25 @@ static struct result run_chunked(struct collect *c, const char *xml, size_t len,
     struct report_sink sink = { .ops = &collect_ops, .ctx = c };
     struct agg_parser *p = agg_parser_new(&src, &opts, &sink);
     struct result r = { .rc = DMARCD_OK };
-    size_t off = 0;
 
     memset(part, 'X', sizeof(part) - 1);   /* the parser must have copied it */
     if (chunk == 0)
         chunk = len ? len : 1;
-    while (off < len && !r.rc) {
-        size_t n = len - off < chunk ? len - off : chunk;
-        r.rc = agg_parser_feed(p, xml + off, n);
-        off += n;
+    if (g_pull) {
+        struct reader rd = { .data = xml, .len = len, .chunk = chunk };
+        r.rc = agg_parser_pull(p, read_mem, &rd);
+        if (!r.rc) {
+            assert_int_equal(rd.off, len);          /* read to the end */
+            assert_int_equal(rd.calls_after_end, 1);
+        }
+        if (r.rc && agg_parser_push_instead(p)) {
+            /* as the caller would, with the source it has (part was clobbered above) */
+            struct report_source again = { .file = "test.xml", .part = "zip member a.xml" };
+            p = redo_by_push(p, c, &again, &opts, xml, len, chunk, &r.rc);
+        }
+    } else {
+        r.rc = run_feed(p, xml, len, chunk);
     }
-    if (!r.rc)
-        r.rc = agg_parser_finish(p);
     const char *d = agg_parser_detail(p);
     (void)snprintf(r.detail, sizeof(r.detail), "%s", d ? d : "");
     r.completed = agg_parser_completed(p);
@@ -505,7 +583,7 @@ static void test_values_and_entities(void **state)
     collect_init(&c);
     /* predefined entities and character references are fine; count 0 is a count */
     char *xml = doc("<report_metadata><org_name>A&amp;B &lt;x&gt; &#x41;&#66;&apos;&quot;"
-                    "</org_name><report_id>r</report_id><date_range><begin>1524268700</begin>"
+                    "</org_name><email>r@o.example</email><report_id>r</report_id><date_range><begin>1524268700</begin>"
                     "<end>1524268799 </end></date_range></report_metadata>", POLICY_OK,
                     "<record><row><source_ip>[2001:DB8::1]</source_ip><count>0</count></row>"
                     "<identifiers><header_from>EXAMPLE.COM</header_from></identifiers></record>");
@@ -531,6 +609,44 @@ static void test_values_and_entities(void **state)
     collect_release(&c);
 }
 
+/* A complete header that is implausible is kept, with a warning for each
+ * oddity: an empty or over-long date range, a missing <email> or <p>. */
+static void test_implausible_header(void **state)
+{
+    static const struct {
+        const char *meta, *policy, *warning;
+    } cases[] = {
+        { "<report_metadata><org_name>o</org_name><email>r@o</email><report_id>r</report_id>"
+          "<date_range><begin>1700000000</begin><end>1700000000</end></date_range>"
+          "</report_metadata>",
+          POLICY_OK, "date_range is empty (begin == end == 1700000000)" },
+        { "<report_metadata><org_name>o</org_name><email>r@o</email><report_id>r</report_id>"
+          "<date_range><begin>1700000000</begin><end>1700172801</end></date_range>"
+          "</report_metadata>",
+          POLICY_OK, "date_range spans 48 hours, more than 48" },
+        { "<report_metadata><org_name>o</org_name><email>r@o</email><report_id>r</report_id>"
+          "<date_range><begin>0</begin><end>99999999999</end></date_range></report_metadata>",
+          POLICY_OK, "date_range spans 27777777 hours, more than 48" },
+        { "<report_metadata><org_name>o</org_name><report_id>r</report_id><date_range>"
+          "<begin>1700000000</begin><end>1700086399</end></date_range></report_metadata>",
+          POLICY_OK, "report_metadata/email missing" },
+        { META_OK, "<policy_published><domain>example.com</domain></policy_published>",
+          "policy_published/p missing" },
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct collect c;
+        collect_init(&c);
+        char *xml = doc(cases[i].meta, cases[i].policy, RECORD_OK);
+        assert_int_equal(run(&c, xml, false).rc, DMARCD_OK);
+        assert_int_equal(c.begins, 1);
+        assert_int_equal(c.n_warnings, 1);
+        assert_string_equal(c.warnings[0], cases[i].warning);
+        free(xml);
+        collect_release(&c);
+    }
+}
+
 static void test_duplicates(void **state)
 {
     (void)state;
@@ -538,7 +654,7 @@ static void test_duplicates(void **state)
     collect_init(&c);
     char *xml = doc(META_OK "<report_metadata><org_name>second</org_name></report_metadata>",
                     "<policy_published><domain>first.example</domain><domain>x</domain>"
-                    "</policy_published><policy_published><domain>second.example</domain>"
+                    "<p>none</p></policy_published><policy_published><domain>second.example</domain>"
                     "</policy_published>",
                     RECORD_OK "<policy_published><domain>late</domain></policy_published>");
     struct result r = run(&c, xml, false);
@@ -1184,6 +1300,133 @@ static void test_chunking_of_big_broken_report(void **state)
     strbuf_release(&sb);
 }
 
+/* ---- pull mode only: when it is redone by push, and its reader ---- */
+
+/* Runs xml in the current mode; returns how many pulls were redone by push. */
+static int redos_of(const char *xml, bool strict)
+{
+    struct collect c;
+    int before = g_push_redos;
+    collect_init(&c);
+    (void)run(&c, xml, strict);
+    collect_release(&c);
+    return g_push_redos - before;
+}
+
+static void test_pull_redone_only_when_needed(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *head, *tail;
+        int redos;
+    } cases[] = {
+        { "<feedback>", "</feedback>", 0 },
+        { "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feedback>", "</feedback>", 0 },
+        { "<feedback xmlns=\"urn:ietf:params:xml:ns:dmarc-2.0\">", "</feedback>", 0 },
+        { "<feedback xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+          "xsi:noNamespaceSchemaLocation=\"rua.xsd\">", "</feedback>", 0 },
+        { "<d:feedback xmlns:d=\"http://dmarc.org/dmarc-xml/0.2\">", "</d:feedback>", 0 },
+        { "<d:feedback>", "</d:feedback>", 1 },                     /* undeclared prefix */
+        { "<feedback xmlns:p=\"\">", "</feedback>", 1 },            /* SAX2 refuses */
+        { "<feedback><x xmlns=\"urn:x\"/>", "</feedback>", 1 },     /* below the root */
+        { "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><feedback>", "</feedback>", 1 },
+        { "<feedback><record>", "</feedback>", 1 },                 /* an xml error */
+        { "<feedback>", "</feedback>x", 1 },                        /* pull: extra content */
+        { "<feedback>", "</feedback>\n<!-- done -->\n", 0 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct strbuf sb;
+        strbuf_init(&sb, 0);
+        strbuf_addf(&sb, "%s" META_OK POLICY_OK RECORD_OK "%s", cases[i].head, cases[i].tail);
+        if (redos_of(sb.buf, false) != cases[i].redos)
+            fail_msg("case %zu: expected %d redo(s): %s", i, cases[i].redos, sb.buf);
+        strbuf_release(&sb);
+    }
+    /* the sink's refusal stands, it is not asked again */
+    struct collect c;
+    collect_init(&c);
+    c.fail_record_at = 1;
+    c.fail_with = DMARCD_E_DB_UNAVAILABLE;
+    int before = g_push_redos;
+    char *xml = doc(META_OK, POLICY_OK, RECORD_OK RECORD_OK);
+    assert_int_equal(run(&c, xml, false).rc, DMARCD_E_DB_UNAVAILABLE);
+    assert_int_equal(g_push_redos, before);
+    assert_int_equal(c.records, 1);
+    collect_release(&c);
+    free(xml);
+}
+
+struct failing_reader {
+    struct reader rd;
+    size_t fail_at;             /* bytes handed out before the failure */
+};
+
+static enum dmarcd_err read_then_fail(void *ctx, char *buf, size_t cap, size_t *got)
+{
+    struct failing_reader *f = ctx;
+    if (f->rd.off >= f->fail_at)
+        return DMARCD_E_TRUNCATED;
+    if (cap > f->fail_at - f->rd.off)
+        cap = f->fail_at - f->rd.off;
+    return read_mem(&f->rd, buf, cap, got);
+}
+
+/* The reader fails: the pull stops at once, to be redone by push, having
+ * given the sink no more than push gives it from the same bytes. */
+static void test_pull_reader_failure(void **state)
+{
+    (void)state;
+    struct strbuf sb;
+    strbuf_init(&sb, 0);
+    strbuf_addstr(&sb, "<feedback>" META_OK POLICY_OK);
+    for (int i = 0; i < 3000; i++)
+        strbuf_addstr(&sb, RECORD_OK "\n");
+    strbuf_addstr(&sb, "</feedback>\n");
+    static const size_t fail_at[] = { 10, 65535, 65536 + 3000, 200000 };
+    for (size_t i = 0; i < sizeof(fail_at) / sizeof(fail_at[0]); i++) {
+        struct report_source src = { .file = "cut.xml" };
+        struct parse_options opts = { .strict = false };
+        struct collect pulled, pushed;
+        collect_init(&pulled);
+        collect_init(&pushed);
+        struct report_sink sink = { .ops = &collect_ops, .ctx = &pulled };
+        struct agg_parser *p = agg_parser_new(&src, &opts, &sink);
+        struct failing_reader f = { .rd = { .data = sb.buf, .len = sb.len, .chunk = 1000 },
+                                    .fail_at = fail_at[i] };
+        assert_int_equal(agg_parser_pull(p, read_then_fail, &f), DMARCD_E_TRUNCATED);
+        assert_true(agg_parser_push_instead(p));
+        assert_null(agg_parser_detail(p));
+        agg_parser_free(p);
+        /* push, fed the same bytes (no finish: the input goes on, unread) */
+        sink.ctx = &pushed;
+        p = agg_parser_new(&src, &opts, &sink);
+        assert_int_equal(agg_parser_feed(p, sb.buf, fail_at[i]), DMARCD_OK);
+        agg_parser_free(p);
+        if (strncmp(pushed.log.buf ? pushed.log.buf : "", pulled.log.buf ? pulled.log.buf : "",
+                    pulled.log.len) != 0)
+            fail_msg("fail at %zu: pull gave %d records, push %d", fail_at[i], pulled.records,
+                     pushed.records);
+        collect_release(&pulled);
+        collect_release(&pushed);
+    }
+    strbuf_release(&sb);
+}
+
+static void test_pull_needs_a_fresh_parser(void **state)
+{
+    (void)state;
+    struct report_source src = { .file = "x.xml" };
+    struct collect c;
+    collect_init(&c);
+    struct report_sink sink = { .ops = &collect_ops, .ctx = &c };
+    struct agg_parser *p = agg_parser_new(&src, NULL, &sink);
+    assert_int_equal(agg_parser_feed(p, "<feedback>", 10), DMARCD_OK);
+    struct reader rd = { .data = "", .len = 0, .chunk = 1 };
+    assert_int_equal(agg_parser_pull(p, read_mem, &rd), DMARCD_E_INTERNAL);
+    agg_parser_free(p);
+    collect_release(&c);
+}
+
 /* ---- sink interplay and warning volume ---- */
 
 static void test_sink_errors_stop_the_parse(void **state)
@@ -1277,6 +1520,7 @@ int main(void)
         cmocka_unit_test(test_format_by_namespace),
         cmocka_unit_test(test_normalisations),
         cmocka_unit_test(test_values_and_entities),
+        cmocka_unit_test(test_implausible_header),
         cmocka_unit_test(test_duplicates),
         cmocka_unit_test(test_missing_required),
         cmocka_unit_test(test_data_range_misspelling),
@@ -1302,5 +1546,14 @@ int main(void)
         cmocka_unit_test(test_repeated_quirk_is_one_warning),
         cmocka_unit_test(test_many_distinct_warnings_stay_bounded),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest pull_tests[] = {
+        cmocka_unit_test(test_pull_redone_only_when_needed),
+        cmocka_unit_test(test_pull_reader_failure),
+        cmocka_unit_test(test_pull_needs_a_fresh_parser),
+    };
+    int failed = cmocka_run_group_tests_name("push", tests, NULL, NULL);
+    g_pull = true;
+    failed += cmocka_run_group_tests_name("pull", tests, NULL, NULL);
+    failed += cmocka_run_group_tests_name("pull only", pull_tests, NULL, NULL);
+    return failed;
 }
