@@ -120,6 +120,23 @@ enum dmarcd_err strbuf_addf(struct strbuf *sb, const char *fmt, ...)
     return rc;
 }
 
+enum dmarcd_err strbuf_vsetf(struct strbuf *sb, const char *fmt, va_list ap)
+{
+    if (!sb)
+        return DMARCD_OK;
+    strbuf_reset(sb);
+    return strbuf_vaddf(sb, fmt, ap);
+}
+
+enum dmarcd_err strbuf_setf(struct strbuf *sb, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    enum dmarcd_err rc = strbuf_vsetf(sb, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
 void strbuf_setlen(struct strbuf *sb, size_t len)
 {
     if (len >= sb->len)

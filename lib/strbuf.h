@@ -43,6 +43,14 @@ enum dmarcd_err strbuf_addf(struct strbuf *sb, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 enum dmarcd_err strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
+/* Replaces the contents with the formatted text; a refused text (past the
+ * cap, or unformattable) leaves sb empty. sb may be NULL, for the optional
+ * `detail` out-parameters that say why something failed: then nothing is
+ * written and the result is DMARCD_OK. */
+enum dmarcd_err strbuf_setf(struct strbuf *sb, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+enum dmarcd_err strbuf_vsetf(struct strbuf *sb, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /* Shortens to len (no-op if already shorter). */
 void strbuf_setlen(struct strbuf *sb, size_t len);

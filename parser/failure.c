@@ -29,7 +29,6 @@
 #include "failure.h"
 
 #include <stddef.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,21 +126,6 @@ struct arf {
     struct strbuf *detail;
 };
 
-static void set_detail(struct strbuf *detail, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void set_detail(struct strbuf *detail, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!detail)
-        return;
-    strbuf_reset(detail);
-    va_start(ap, fmt);
-    (void)strbuf_vaddf(detail, fmt, ap);
-    va_end(ap);
-}
-
 static void arf_init(struct arf *a, const struct parse_options *opts, struct strbuf *detail)
 {
     memset(a, 0, sizeof(*a));
@@ -167,8 +151,8 @@ static void arf_release(struct arf *a)
 
 static enum dmarcd_err arena_full(struct arf *a)
 {
-    set_detail(a->detail, "failure report text exceeds %zu bytes",
-               (size_t)DMARCD_MAX_RECORD_BYTES);
+    strbuf_setf(a->detail, "failure report text exceeds %zu bytes",
+                (size_t)DMARCD_MAX_RECORD_BYTES);
     return DMARCD_E_TOO_BIG;
 }
 
@@ -177,8 +161,8 @@ static enum dmarcd_err list_add(struct arf *a, enum list_id id, const char *item
     struct list_builder *l = &a->lists[id];
 
     if (l->count == DMARCD_MAX_ARF_FIELDS) {
-        set_detail(a->detail, "failure report has more than %d values in one field list",
-                   DMARCD_MAX_ARF_FIELDS);
+        strbuf_setf(a->detail, "failure report has more than %d values in one field list",
+                    DMARCD_MAX_ARF_FIELDS);
         return DMARCD_E_TOO_MANY;
     }
     if (l->count == l->alloc) {
@@ -481,7 +465,7 @@ static bool skip_duplicate(struct arf *a, size_t def, const char *lname)
 static enum dmarcd_err count_line(struct arf *a)
 {
     if (++a->fields > DMARCD_MAX_ARF_FIELDS) {
-        set_detail(a->detail, "feedback report has more than %d fields", DMARCD_MAX_ARF_FIELDS);
+        strbuf_setf(a->detail, "feedback report has more than %d fields", DMARCD_MAX_ARF_FIELDS);
         return DMARCD_E_TOO_MANY;
     }
     return DMARCD_OK;
@@ -1027,11 +1011,11 @@ static enum dmarcd_err deliver(struct arf *a, const struct report_source *src,
 
     finish_defaults(a);
     if (a->opts && a->opts->strict && a->warns.count) {
-        set_detail(a->detail, "strict: %s", a->warns.items[0]);
+        strbuf_setf(a->detail, "strict: %s", a->warns.items[0]);
         return DMARCD_E_BAD_REPORT;
     }
     if (!sink || !sink->ops || !sink->ops->failure) {
-        set_detail(a->detail, "sink takes no failure reports");
+        strbuf_setf(a->detail, "sink takes no failure reports");
         return DMARCD_E_INTERNAL;
     }
     view = warn_list_view(&a->warns);
@@ -1061,11 +1045,11 @@ static enum dmarcd_err arrival_from_message(struct arf *a, GMimeMessage *message
 static enum dmarcd_err scan_limits(const struct mime_scan *s, struct strbuf *detail)
 {
     if (s->too_deep) {
-        set_detail(detail, "mime nesting deeper than %d", DMARCD_MAX_MIME_DEPTH);
+        strbuf_setf(detail, "mime nesting deeper than %d", DMARCD_MAX_MIME_DEPTH);
         return DMARCD_E_TOO_DEEP;
     }
     if (s->too_many) {
-        set_detail(detail, "more than %d mime parts", DMARCD_MAX_MIME_PARTS);
+        strbuf_setf(detail, "more than %d mime parts", DMARCD_MAX_MIME_PARTS);
         return DMARCD_E_TOO_MANY;
     }
     return DMARCD_OK;
@@ -1098,7 +1082,7 @@ enum dmarcd_err failure_message_parse(GMimeMessage *message, const struct report
 
     arf_init(&a, opts, detail);
     if (!message || !g_mime_message_get_mime_part(message)) {
-        set_detail(detail, "empty mail message");
+        strbuf_setf(detail, "empty mail message");
         rc = DMARCD_E_NOT_REPORT;
         goto out;
     }
@@ -1120,7 +1104,7 @@ enum dmarcd_err failure_message_parse(GMimeMessage *message, const struct report
         warn_list_reset(&a.warns);
         rc = parse_summary(&a, s.summary);
     } else {
-        set_detail(detail, "no feedback-report fields found");
+        strbuf_setf(detail, "no feedback-report fields found");
         rc = DMARCD_E_NOT_REPORT;
     }
     if (rc)
@@ -1145,7 +1129,7 @@ enum dmarcd_err failure_fields_parse(const char *data, size_t len,
     if (rc)
         goto out;
     if (!a.recognised) {
-        set_detail(detail, "no feedback-report fields found");
+        strbuf_setf(detail, "no feedback-report fields found");
         rc = DMARCD_E_NOT_REPORT;
         goto out;
     }

@@ -78,6 +78,17 @@ static void json_warnings(struct jsonw *w, const struct report_warnings *warn)
     jsonw_array_end(w);
 }
 
+/* Opens a top-level report object: its kind, its format (aggregate only:
+ * NULL leaves it out), then where it came from. */
+static void json_report_begin(struct output_sink *o, const char *kind, const char *format,
+                              const struct report_source *src)
+{
+    jsonw_object_begin(&o->w, NULL);
+    jsonw_string(&o->w, "kind", kind);
+    jsonw_string(&o->w, "format", format);
+    json_source(&o->w, src);
+}
+
 /* Closes a top-level report object: newline for ndjson. */
 static void json_report_end(struct output_sink *o)
 {
@@ -117,6 +128,19 @@ static void json_agg_header(struct jsonw *w, const struct agg_report *r)
     jsonw_object_end(w);
 }
 
+/* One auth_results entry: a dkim result names its selector where an spf
+ * result names its scope; the rest is the same. */
+static void json_auth_result(struct jsonw *w, const char *domain, const char *which_key,
+                             const char *which, const char *result, const char *human_result)
+{
+    jsonw_object_begin(w, NULL);
+    jsonw_string(w, "domain", domain);
+    jsonw_string(w, which_key, which);
+    jsonw_string(w, "result", result);
+    jsonw_string(w, "human_result", human_result);
+    jsonw_object_end(w);
+}
+
 static void json_agg_record(struct jsonw *w, const struct agg_record *rec)
 {
     jsonw_object_begin(w, NULL);
@@ -150,23 +174,13 @@ static void json_agg_record(struct jsonw *w, const struct agg_record *rec)
     jsonw_array_begin(w, "dkim");
     for (size_t i = 0; i < rec->n_dkim; i++) {
         const struct agg_dkim_result *d = &rec->dkim_results[i];
-        jsonw_object_begin(w, NULL);
-        jsonw_string(w, "domain", d->domain);
-        jsonw_string(w, "selector", d->selector);
-        jsonw_string(w, "result", d->result);
-        jsonw_string(w, "human_result", d->human_result);
-        jsonw_object_end(w);
+        json_auth_result(w, d->domain, "selector", d->selector, d->result, d->human_result);
     }
     jsonw_array_end(w);
     jsonw_array_begin(w, "spf");
     for (size_t i = 0; i < rec->n_spf; i++) {
         const struct agg_spf_result *s = &rec->spf_results[i];
-        jsonw_object_begin(w, NULL);
-        jsonw_string(w, "domain", s->domain);
-        jsonw_string(w, "scope", s->scope);
-        jsonw_string(w, "result", s->result);
-        jsonw_string(w, "human_result", s->human_result);
-        jsonw_object_end(w);
+        json_auth_result(w, s->domain, "scope", s->scope, s->result, s->human_result);
     }
     jsonw_array_end(w);
     jsonw_object_end(w);
@@ -211,13 +225,25 @@ static const char csv_header[] =
     "spf,reasons,header_from,envelope_from,envelope_to,dkim_domains,dkim_results,spf_domains,"
     "spf_results\n";
 
+/* Writes the domains and results fields of one auth method, and empties
+ * the two lists for the next method. */
+static void csv_auth_fields(FILE *out, struct strbuf *domains, struct strbuf *results, bool last)
+{
+    csv_field(out, domains->buf, false);
+    csv_field(out, results->buf, last);
+    strbuf_reset(domains);
+    strbuf_reset(results);
+}
+
 static void csv_record(struct output_sink *o, const struct agg_record *rec)
 {
     FILE *out = o->out;
     char num[32];
-    struct strbuf join;
+    struct strbuf reasons, domains, results;
 
-    strbuf_init(&join, 0);
+    strbuf_init(&reasons, 0);
+    strbuf_init(&domains, 0);
+    strbuf_init(&results, 0);
     csv_field(out, o->src_file, false);
     csv_field(out, o->src_part, false);
     csv_field(out, o->org_name, false);
@@ -234,28 +260,24 @@ static void csv_record(struct output_sink *o, const struct agg_record *rec)
     csv_field(out, rec->dkim, false);
     csv_field(out, rec->spf, false);
     for (size_t i = 0; i < rec->n_reasons; i++)
-        join_add(&join, rec->reasons[i].type);
-    csv_field(out, join.buf, false);
+        join_add(&reasons, rec->reasons[i].type);
+    csv_field(out, reasons.buf, false);
     csv_field(out, rec->header_from, false);
     csv_field(out, rec->envelope_from, false);
     csv_field(out, rec->envelope_to, false);
-    strbuf_reset(&join);
-    for (size_t i = 0; i < rec->n_dkim; i++)
-        join_add(&join, rec->dkim_results[i].domain);
-    csv_field(out, join.buf, false);
-    strbuf_reset(&join);
-    for (size_t i = 0; i < rec->n_dkim; i++)
-        join_add(&join, rec->dkim_results[i].result);
-    csv_field(out, join.buf, false);
-    strbuf_reset(&join);
-    for (size_t i = 0; i < rec->n_spf; i++)
-        join_add(&join, rec->spf_results[i].domain);
-    csv_field(out, join.buf, false);
-    strbuf_reset(&join);
-    for (size_t i = 0; i < rec->n_spf; i++)
-        join_add(&join, rec->spf_results[i].result);
-    csv_field(out, join.buf, true);
-    strbuf_release(&join);
+    for (size_t i = 0; i < rec->n_dkim; i++) {
+        join_add(&domains, rec->dkim_results[i].domain);
+        join_add(&results, rec->dkim_results[i].result);
+    }
+    csv_auth_fields(out, &domains, &results, false);
+    for (size_t i = 0; i < rec->n_spf; i++) {
+        join_add(&domains, rec->spf_results[i].domain);
+        join_add(&results, rec->spf_results[i].result);
+    }
+    csv_auth_fields(out, &domains, &results, true);
+    strbuf_release(&reasons);
+    strbuf_release(&domains);
+    strbuf_release(&results);
 }
 
 /* ---- callbacks ---- */
@@ -276,6 +298,12 @@ static void forget_report(struct output_sink *o)
     o->org_name = o->report_id = o->domain = NULL;
 }
 
+/* What a callback answers: whether writing has failed so far. */
+static enum dmarcd_err out_status(const struct output_sink *o)
+{
+    return ferror(o->out) ? DMARCD_E_IO : DMARCD_OK;
+}
+
 static enum dmarcd_err out_agg_begin(void *ctx, const struct report_source *src,
                                      const struct agg_report *r)
 {
@@ -288,10 +316,7 @@ static enum dmarcd_err out_agg_begin(void *ctx, const struct report_source *src,
     o->begin = r->begin;
     o->end = r->end;
     if (is_json(o)) {
-        jsonw_object_begin(&o->w, NULL);
-        jsonw_string(&o->w, "kind", "aggregate");
-        jsonw_string(&o->w, "format", agg_format_name(r->format));
-        json_source(&o->w, src);
+        json_report_begin(o, "aggregate", agg_format_name(r->format), src);
         json_agg_header(&o->w, r);
         jsonw_array_begin(&o->w, "records");
         o->in_aggregate = true;
@@ -313,22 +338,25 @@ static enum dmarcd_err out_agg_record(void *ctx, const struct agg_record *rec)
     case OUTPUT_COUNT:
         break;
     }
-    return ferror(o->out) ? DMARCD_E_IO : DMARCD_OK;
+    return out_status(o);
+}
+
+/* A count-line value: quoted, with JSON escapes. */
+static void count_value(FILE *out, const char *key, const char *value)
+{
+    fprintf(out, " %s=\"", key);
+    jsonw_escape(out, value, strlen(value));
+    fputc('"', out);
 }
 
 static void count_line(struct output_sink *o, const char *kind, uint64_t records,
                        uint64_t messages, size_t warnings)
 {
-    fprintf(o->out, "%s records=%" PRIu64 " messages=%" PRIu64 " warnings=%zu file=", kind,
-            records, messages, warnings);
-    fputc('"', o->out);
-    jsonw_escape(o->out, o->src_file, strlen(o->src_file));
-    fputc('"', o->out);
-    if (o->src_part) {
-        fputs(" part=\"", o->out);
-        jsonw_escape(o->out, o->src_part, strlen(o->src_part));
-        fputc('"', o->out);
-    }
+    fprintf(o->out, "%s records=%" PRIu64 " messages=%" PRIu64 " warnings=%zu", kind, records,
+            messages, warnings);
+    count_value(o->out, "file", o->src_file);
+    if (o->src_part)
+        count_value(o->out, "part", o->src_part);
     fputc('\n', o->out);
 }
 
@@ -351,7 +379,7 @@ static enum dmarcd_err out_agg_end(void *ctx, const struct agg_report *r,
     } else if (o->format == OUTPUT_COUNT) {
         count_line(o, "aggregate", t->records, t->messages, warn->count);
     }
-    return ferror(o->out) ? DMARCD_E_IO : DMARCD_OK;
+    return out_status(o);
 }
 
 static void json_failure(struct jsonw *w, const struct failure_report *f)
@@ -400,16 +428,14 @@ static enum dmarcd_err out_failure(void *ctx, const struct report_source *src,
     struct output_sink *o = ctx;
     remember_source(o, src);
     if (is_json(o)) {
-        jsonw_object_begin(&o->w, NULL);
-        jsonw_string(&o->w, "kind", "failure");
-        json_source(&o->w, src);
+        json_report_begin(o, "failure", NULL, src);
         json_failure(&o->w, f);
         json_warnings(&o->w, warn);
         json_report_end(o);
     } else if (o->format == OUTPUT_COUNT) {
         count_line(o, "failure", 1, f->incidents > 0 ? (uint64_t)f->incidents : 1, warn->count);
     }
-    return ferror(o->out) ? DMARCD_E_IO : DMARCD_OK;
+    return out_status(o);
 }
 
 static void json_tls_policy(struct jsonw *w, const struct tls_policy *p)
@@ -454,9 +480,7 @@ static enum dmarcd_err out_tlsrpt(void *ctx, const struct report_source *src,
     remember_source(o, src);
     if (is_json(o)) {
         struct jsonw *w = &o->w;
-        jsonw_object_begin(w, NULL);
-        jsonw_string(w, "kind", "tlsrpt");
-        json_source(w, src);
+        json_report_begin(o, "tlsrpt", NULL, src);
         jsonw_string(w, "organization_name", t->organization_name);
         jsonw_object_begin(w, "date_range");
         jsonw_string(w, "start_datetime", t->start_datetime);
@@ -475,7 +499,7 @@ static enum dmarcd_err out_tlsrpt(void *ctx, const struct report_source *src,
     } else if (o->format == OUTPUT_COUNT) {
         count_line(o, "tlsrpt", t->n_policies, sessions, warn->count);
     }
-    return ferror(o->out) ? DMARCD_E_IO : DMARCD_OK;
+    return out_status(o);
 }
 
 static void out_abort(void *ctx, const struct report_source *src, enum dmarcd_err err,

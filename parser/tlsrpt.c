@@ -29,7 +29,6 @@
 #include "tlsrpt.h"
 
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,21 +49,6 @@ struct tls_build {
     enum dmarcd_err oom;        /* DMARCD_E_TOO_BIG once the arena is full */
 };
 
-static void set_detail(struct strbuf *detail, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void set_detail(struct strbuf *detail, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!detail)
-        return;
-    strbuf_reset(detail);
-    va_start(ap, fmt);
-    (void)strbuf_vaddf(detail, fmt, ap);
-    va_end(ap);
-}
-
 /* Zeroed arena memory for n items; NULL (and b->oom) past the budget. */
 static void *b_alloc(struct tls_build *b, size_t n, size_t size)
 {
@@ -78,8 +62,8 @@ static void *b_alloc(struct tls_build *b, size_t n, size_t size)
     }
     if (!p) {
         if (!b->oom)
-            set_detail(b->detail, "tls report needs more than %zu bytes of memory",
-                       (size_t)DMARCD_MAX_JSON_BYTES);
+            strbuf_setf(b->detail, "tls report needs more than %zu bytes of memory",
+                        (size_t)DMARCD_MAX_JSON_BYTES);
         b->oom = DMARCD_E_TOO_BIG;
     }
     return p;
@@ -109,13 +93,13 @@ static enum dmarcd_err prescan(const char *p, size_t len, struct strbuf *detail)
             in_str = true;
         } else if (c == '[' || c == '{') {
             if (++depth > DMARCD_MAX_JSON_DEPTH) {
-                set_detail(detail, "json nesting deeper than %d at line %zu column %zu",
-                           DMARCD_MAX_JSON_DEPTH, line, col + 1);
+                strbuf_setf(detail, "json nesting deeper than %d at line %zu column %zu",
+                            DMARCD_MAX_JSON_DEPTH, line, col + 1);
                 return DMARCD_E_TOO_DEEP;
             }
             if (++containers > DMARCD_MAX_RECORDS_PER_REPORT) {
-                set_detail(detail, "json has more than %d objects and arrays",
-                           DMARCD_MAX_RECORDS_PER_REPORT);
+                strbuf_setf(detail, "json has more than %d objects and arrays",
+                            DMARCD_MAX_RECORDS_PER_REPORT);
                 return DMARCD_E_TOO_MANY;
             }
         } else if ((c == ']' || c == '}') && depth) {
@@ -139,7 +123,7 @@ static enum dmarcd_err load(struct tls_build *b, const char *data, size_t len)
         b->root = json_loadb(data, len, 0, &err);
     }
     if (!b->root) {
-        set_detail(b->detail, "line %d column %d: %s", err.line, err.column, err.text);
+        strbuf_setf(b->detail, "line %d column %d: %s", err.line, err.column, err.text);
         return DMARCD_E_JSON;
     }
     return DMARCD_OK;
@@ -330,12 +314,12 @@ static enum dmarcd_err get_date(struct tls_build *b, json_t *range, const char *
 
     *raw = get_str(b, range, key, "date-range ");
     if (!*raw) {
-        set_detail(b->detail, "no date-range %s", key);
+        strbuf_setf(b->detail, "no date-range %s", key);
         return DMARCD_E_BAD_REPORT;
     }
     if (!parse_datetime(*raw, out, &no_offset)) {
-        set_detail(b->detail, "date-range %s \"%.64s\" is not an rfc 3339 date-time", key,
-                   *raw);
+        strbuf_setf(b->detail, "date-range %s \"%.64s\" is not an rfc 3339 date-time", key,
+                    *raw);
         return DMARCD_E_BAD_REPORT;
     }
     if (no_offset)
@@ -350,16 +334,16 @@ static enum dmarcd_err parse_metadata(struct tls_build *b, struct tls_report *r)
 
     r->organization_name = get_str(b, b->root, "organization-name", "");
     if (!r->organization_name) {
-        set_detail(b->detail, "no organization-name");
+        strbuf_setf(b->detail, "no organization-name");
         return DMARCD_E_BAD_REPORT;
     }
     r->report_id = get_str(b, b->root, "report-id", "");
     if (!r->report_id) {
-        set_detail(b->detail, "no report-id");
+        strbuf_setf(b->detail, "no report-id");
         return DMARCD_E_BAD_REPORT;
     }
     if (!json_is_object(range)) {
-        set_detail(b->detail, "no date-range object");
+        strbuf_setf(b->detail, "no date-range object");
         return DMARCD_E_BAD_REPORT;
     }
     rc = get_date(b, range, "start-datetime", &r->start_datetime, &r->begin);
@@ -623,11 +607,11 @@ static enum dmarcd_err deliver(struct tls_build *b, const struct report_source *
     struct report_warnings view;
 
     if (b->opts && b->opts->strict && b->warns.count) {
-        set_detail(b->detail, "strict: %s", b->warns.items[0]);
+        strbuf_setf(b->detail, "strict: %s", b->warns.items[0]);
         return DMARCD_E_BAD_REPORT;
     }
     if (!sink || !sink->ops || !sink->ops->tlsrpt) {
-        set_detail(b->detail, "sink takes no tls reports");
+        strbuf_setf(b->detail, "sink takes no tls reports");
         return DMARCD_E_INTERNAL;
     }
     view = warn_list_view(&b->warns);
@@ -637,16 +621,16 @@ static enum dmarcd_err deliver(struct tls_build *b, const struct report_source *
 static enum dmarcd_err find_policies(struct tls_build *b, json_t **policies)
 {
     if (!json_is_object(b->root)) {
-        set_detail(b->detail, "json document is not an object");
+        strbuf_setf(b->detail, "json document is not an object");
         return DMARCD_E_NOT_REPORT;
     }
     *policies = json_object_get(b->root, "policies");
     if (!*policies) {
-        set_detail(b->detail, "json document has no policies: not a tls report");
+        strbuf_setf(b->detail, "json document has no policies: not a tls report");
         return DMARCD_E_NOT_REPORT;
     }
     if (!json_is_array(*policies)) {
-        set_detail(b->detail, "policies is not a list");
+        strbuf_setf(b->detail, "policies is not a list");
         return DMARCD_E_BAD_REPORT;
     }
     return DMARCD_OK;
@@ -664,7 +648,7 @@ enum dmarcd_err tlsrpt_parse(const char *data, size_t len, const struct report_s
     arena_init(&b.arena, DMARCD_MAX_JSON_BYTES);
     warn_list_init(&b.warns);
     if (len > DMARCD_MAX_JSON_BYTES) {
-        set_detail(detail, "json document larger than %zu bytes", (size_t)DMARCD_MAX_JSON_BYTES);
+        strbuf_setf(detail, "json document larger than %zu bytes", (size_t)DMARCD_MAX_JSON_BYTES);
         rc = DMARCD_E_TOO_BIG;
         goto out;
     }

@@ -243,9 +243,8 @@ static enum dmarcd_err inflater_fail(struct inflater *z, enum dmarcd_err err,
                                      const char *fmt, ...)
 {
     va_list ap;
-    strbuf_reset(&z->detail);
     va_start(ap, fmt);
-    (void)strbuf_vaddf(&z->detail, fmt, ap); /* uncapped: cannot fail */
+    (void)strbuf_vsetf(&z->detail, fmt, ap); /* uncapped: cannot fail */
     va_end(ap);
     z->failed = err;
     return err;
@@ -465,9 +464,8 @@ __attribute__((format(printf, 2, 3)))
 static void walk_msg(struct zip_walk *w, const char *fmt, ...)
 {
     va_list ap;
-    strbuf_reset(&w->msg);
     va_start(ap, fmt);
-    (void)strbuf_vaddf(&w->msg, fmt, ap); /* uncapped: cannot fail */
+    (void)strbuf_vsetf(&w->msg, fmt, ap); /* uncapped: cannot fail */
     va_end(ap);
 }
 

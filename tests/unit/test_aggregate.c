@@ -23,11 +23,8 @@
 #include "lib/limits.h"
 #include "lib/strbuf.h"
 #include "parser/aggregate.h"
+#include "tests/unit/fixture.h"
 #include "lib/banned.h"
-
-#ifndef DMARCD_TEST_DATA
-#define DMARCD_TEST_DATA "tests/data"
-#endif
 
 #define S(x) ((x) ? (x) : "-")
 
@@ -274,27 +271,10 @@ static struct result run(struct collect *c, const char *xml, bool strict)
     return run_chunked(c, xml, strlen(xml), 0, strict);
 }
 
-static char *read_fixture(const char *name, size_t *len)
-{
-    char path[512];
-    (void)snprintf(path, sizeof(path), "%s/aggregate/%s", DMARCD_TEST_DATA, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open fixture %s", path);
-    struct strbuf sb;
-    strbuf_init(&sb, 0);
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-        strbuf_add(&sb, buf, n);
-    fclose(f);
-    return strbuf_detach(&sb, len);
-}
-
 static struct result run_fixture(struct collect *c, const char *name, size_t chunk, bool strict)
 {
     size_t len;
-    char *xml = read_fixture(name, &len);
+    char *xml = fixture_read("aggregate", name, &len);
     struct result r = run_chunked(c, xml, len, chunk, strict);
     free(xml);
     return r;

@@ -4,16 +4,17 @@
  * base64 attachment, sniffed octet-stream, mbox From line, forwarded
  * report), samples (message vs headers), the Exim text summary, limits,
  * strict mode. A collecting sink deep-copies each report into an arena
- * because the parser's pointers live only during the callback. Fixtures in
- * tests/data/failure/ are synthetic (example domains, documentation IPs).
+ * because the parser's pointers live only during the callback, and keeps
+ * the parser's error detail with it. Fixtures in tests/data/failure/ are
+ * synthetic (example domains, documentation IPs).
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 #include <gmime/gmime.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,34 +23,23 @@
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
 #include "parser/failure.h"
+#include "tests/unit/collect.h"
+#include "tests/unit/fixture.h"
 #include "lib/banned.h"
-
-#ifndef DMARCD_TEST_DATA
-#error "DMARCD_TEST_DATA must name tests/data"
-#endif
 
 /* ---- collecting sink ---- */
 
+/* What one parse left: the report and warnings the sink was handed, and
+ * the parser's answer (error detail, whether the mail is a report). */
 struct collect {
     int calls;
     enum dmarcd_err answer;     /* what the callback returns */
     struct arena arena;
     struct failure_report rep;
     struct str_list warnings;
+    struct strbuf detail;
+    bool is_report;
 };
-
-static const char *dup_str(struct arena *a, const char *s)
-{
-    return s ? arena_strndup(a, s, strlen(s)) : NULL;
-}
-
-static struct str_list dup_list(struct arena *a, struct str_list l)
-{
-    const char **items = arena_alloc(a, (l.count + 1) * sizeof(*items));
-    for (size_t i = 0; i < l.count; i++)
-        items[i] = dup_str(a, l.items[i]);
-    return (struct str_list){ .items = items, .count = l.count };
-}
 
 static void copy_strings(struct arena *a, struct failure_report *d)
 {
@@ -59,13 +49,13 @@ static void copy_strings(struct arena *a, struct failure_report *d)
                               &d->dkim_domain, &d->dkim_identity, &d->dkim_selector,
                               &d->spf_dns, &d->subject };
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-        *fields[i] = dup_str(a, *fields[i]);
-    d->original_rcpt_to = dup_list(a, d->original_rcpt_to);
-    d->reported_domain = dup_list(a, d->reported_domain);
-    d->reported_uri = dup_list(a, d->reported_uri);
-    d->auth_failure = dup_list(a, d->auth_failure);
-    d->identity_alignment = dup_list(a, d->identity_alignment);
-    d->authentication_results = dup_list(a, d->authentication_results);
+        *fields[i] = collect_str(a, *fields[i]);
+    d->original_rcpt_to = collect_list(a, d->original_rcpt_to);
+    d->reported_domain = collect_list(a, d->reported_domain);
+    d->reported_uri = collect_list(a, d->reported_uri);
+    d->auth_failure = collect_list(a, d->auth_failure);
+    d->identity_alignment = collect_list(a, d->identity_alignment);
+    d->authentication_results = collect_list(a, d->authentication_results);
     if (d->sample_headers)
         d->sample_headers = arena_strndup(a, d->sample_headers, d->sample_headers_len);
     if (d->sample_body)
@@ -82,7 +72,7 @@ static enum dmarcd_err collect_failure(void *ctx, const struct report_source *sr
     c->calls++;
     c->rep = *report;
     copy_strings(&c->arena, &c->rep);
-    c->warnings = dup_list(&c->arena, (struct str_list){ warnings->items, warnings->count });
+    c->warnings = collect_warnings(&c->arena, warnings);
     return c->answer;
 }
 
@@ -93,47 +83,16 @@ static void collect_init(struct collect *c)
 {
     memset(c, 0, sizeof(*c));
     arena_init(&c->arena, 64 * DMARCD_MiB);
+    strbuf_init(&c->detail, 0);
 }
 
-static bool has_warning(const struct collect *c, const char *needle)
+static void collect_release(struct collect *c)
 {
-    for (size_t i = 0; i < c->warnings.count; i++) {
-        if (strstr(c->warnings.items[i], needle))
-            return true;
-    }
-    return false;
-}
-
-static void assert_list(struct str_list l, size_t n, ...)
-{
-    va_list ap;
-
-    assert_int_equal(l.count, n);
-    va_start(ap, n);
-    for (size_t i = 0; i < n; i++)
-        assert_string_equal(l.items[i], va_arg(ap, const char *));
-    va_end(ap);
+    strbuf_release(&c->detail);
+    arena_release(&c->arena);
 }
 
 /* ---- inputs ---- */
-
-static char *read_fixture(const char *name, size_t *len)
-{
-    char path[512];
-    struct strbuf sb;
-    char buf[4096];
-    size_t n;
-    FILE *f;
-
-    (void)snprintf(path, sizeof(path), "%s/failure/%s", DMARCD_TEST_DATA, name);
-    f = fopen(path, "rb");
-    assert_non_null(f);
-    strbuf_init(&sb, 0);
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-        (void)strbuf_add(&sb, buf, n);
-    fclose(f);
-    return strbuf_detach(&sb, len);
-}
 
 static GMimeMessage *mail_from_bytes(const char *data, size_t len)
 {
@@ -162,9 +121,8 @@ static char *to_crlf(const char *data, size_t len, size_t *out_len)
     return strbuf_detach(&sb, out_len);
 }
 
-/* Parses a mail given as bytes; returns the error, fills c and detail. */
-static enum dmarcd_err run_bytes(const char *data, size_t len, bool strict, struct collect *c,
-                                 struct strbuf *detail, bool *is_report)
+/* Parses a mail given as bytes; returns the error, fills c. */
+static enum dmarcd_err run_bytes(const char *data, size_t len, bool strict, struct collect *c)
 {
     struct report_sink sink = { .ops = &collect_ops, .ctx = c };
     struct report_source src = { .file = "test.eml", .part = NULL };
@@ -172,31 +130,28 @@ static enum dmarcd_err run_bytes(const char *data, size_t len, bool strict, stru
     GMimeMessage *m = mail_from_bytes(data, len);
     enum dmarcd_err rc;
 
-    if (is_report)
-        *is_report = failure_message_is_report(m);
-    rc = failure_message_parse(m, &src, &opts, &sink, detail);
+    c->is_report = failure_message_is_report(m);
+    rc = failure_message_parse(m, &src, &opts, &sink, &c->detail);
     g_object_unref(m);
     return rc;
 }
 
-static enum dmarcd_err run_fixture(const char *name, bool strict, struct collect *c,
-                                   struct strbuf *detail, bool *is_report)
+static enum dmarcd_err run_fixture(const char *name, bool strict, struct collect *c)
 {
     size_t len;
-    char *data = read_fixture(name, &len);
-    enum dmarcd_err rc = run_bytes(data, len, strict, c, detail, is_report);
+    char *data = fixture_read("failure", name, &len);
+    enum dmarcd_err rc = run_bytes(data, len, strict, c);
     free(data);
     return rc;
 }
 
-static enum dmarcd_err run_fields(const char *text, bool strict, struct collect *c,
-                                  struct strbuf *detail)
+static enum dmarcd_err run_fields(const char *text, bool strict, struct collect *c)
 {
     struct report_sink sink = { .ops = &collect_ops, .ctx = c };
     struct report_source src = { .file = "fields.txt", .part = NULL };
     struct parse_options opts = { .strict = strict };
 
-    return failure_fields_parse(text, strlen(text), &src, &opts, &sink, detail);
+    return failure_fields_parse(text, strlen(text), &src, &opts, &sink, &c->detail);
 }
 
 /* ---- tests: whole mails ---- */
@@ -247,42 +202,34 @@ static void test_full_report(void **state)
 {
     (void)state;
     struct collect c;
-    struct strbuf detail;
-    bool is;
 
     collect_init(&c);
-    strbuf_init(&detail, 0);
-    assert_int_equal(run_fixture("arf_full.eml", false, &c, &detail, &is), DMARCD_OK);
-    assert_true(is);
+    assert_int_equal(run_fixture("arf_full.eml", false, &c), DMARCD_OK);
+    assert_true(c.is_report);
     assert_int_equal(c.calls, 1);
     check_full_fields(&c.rep);
     check_message_sample(&c.rep);
     assert_int_equal(c.warnings.count, 0);
-    strbuf_release(&detail);
-    arena_release(&c.arena);
+    collect_release(&c);
 }
 
 static void test_crlf_report(void **state)
 {
     (void)state;
     struct collect c;
-    struct strbuf detail;
     size_t len, crlf_len;
-    char *data = read_fixture("arf_full.eml", &len);
+    char *data = fixture_read("failure", "arf_full.eml", &len);
     char *crlf = to_crlf(data, len, &crlf_len);
-    bool is;
 
     collect_init(&c);
-    strbuf_init(&detail, 0);
-    assert_int_equal(run_bytes(crlf, crlf_len, false, &c, &detail, &is), DMARCD_OK);
-    assert_true(is);
+    assert_int_equal(run_bytes(crlf, crlf_len, false, &c), DMARCD_OK);
+    assert_true(c.is_report);
     check_full_fields(&c.rep);
     check_message_sample(&c.rep);
     assert_int_equal(c.warnings.count, 0);
     free(crlf);
     free(data);
-    strbuf_release(&detail);
-    arena_release(&c.arena);
+    collect_release(&c);
 }
 
 static void check_wrapped(const struct collect *c)
@@ -311,18 +258,13 @@ static void test_base64_attachment(void **state)
 {
     (void)state;
     struct collect c;
-    struct strbuf detail;
-    bool is;
 
     collect_init(&c);
-    strbuf_init(&detail, 0);
-    assert_int_equal(run_fixture("arf_base64_attachment.eml", false, &c, &detail, &is),
-                     DMARCD_OK);
-    assert_true(is);
+    assert_int_equal(run_fixture("arf_base64_attachment.eml", false, &c), DMARCD_OK);
+    assert_true(c.is_report);
     check_wrapped(&c);
     assert_int_equal(c.warnings.count, 0);
-    strbuf_release(&detail);
-    arena_release(&c.arena);
+    collect_release(&c);
 }
 
 /* The same, declared application/octet-stream: found by its content. */
@@ -330,17 +272,13 @@ static void test_octet_stream_sniffed(void **state)
 {
     (void)state;
     struct collect c;
-    struct strbuf detail;
-    bool is;
 
     collect_init(&c);
-    strbuf_init(&detail, 0);
-    assert_int_equal(run_fixture("arf_octet_stream.eml", false, &c, &detail, &is), DMARCD_OK);
-    assert_true(is);
+    assert_int_equal(run_fixture("arf_octet_stream.eml", false, &c), DMARCD_OK);
+    assert_true(c.is_report);
     check_wrapped(&c);
-    assert_true(has_warning(&c, "not typed message/feedback-report"));
-    strbuf_release(&detail);
-    arena_release(&c.arena);
+    assert_true(collect_has(c.warnings, "not typed message/feedback-report"));
+    collect_release(&c);
 }
 
 /* LinkedIn shape: mbox "From " line, no MIME-Version, Version 1.0, empty MAIL FROM. */
@@ -348,13 +286,10 @@ static void test_mbox_from_line(void **state)
 {
     (void)state;
     struct collect c;
-    struct strbuf detail;
-    bool is;
 
     collect_init(&c);
-    strbuf_init(&detail, 0);
-    assert_int_equal(run_fixture("arf_mbox_from.eml", false, &c, &detail, &is), DMARCD_OK);
-    assert_true(is);
+    assert_int_equal(run_fixture("arf_mbox_from.eml", false, &c), DMARCD_OK);
+    assert_true(c.is_report);
     assert_string_equal(c.rep.version, "1.0");
     assert_non_null(c.rep.original_mail_from);
     assert_string_equal(c.rep.original_mail_from, "");
@@ -365,8 +300,7 @@ static void test_mbox_from_line(void **state)
     assert_int_equal(c.rep.sample_kind, FAILURE_SAMPLE_MESSAGE);
     assert_non_null(strstr(c.rep.sample_body, "Hello Carol."));
     assert_int_equal(c.warnings.count, 0); /* the stray Message-ID field is ignored */
-    strbuf_release(&detail);
-    arena_release(&c.arena);
+    collect_release(&c);
 }
 
 /* Quoted-printable feedback part with missing fields: every default. */
@@ -374,25 +308,23 @@ static void test_missing_fields_defaults(void **state)
 {
     (void)state;
     struct collect c;
-    struct strbuf detail;
-    bool is;
 
     collect_init(&c);
-    strbuf_init(&detail, 0);
-    assert_int_equal(run_fixture("arf_minimal_qp.eml", false, &c, &detail, &is), DMARCD_OK);
-    assert_true(is);
+    assert_int_equal(run_fixture("arf_minimal_qp.eml", false, &c), DMARCD_OK);
+    assert_true(c.is_report);
     assert_string_equal(c.rep.feedback_type, "auth-failure");
-    assert_true(has_warning(&c, "no feedback-type field: auth-failure assumed"));
+    assert_true(collect_has(c.warnings, "no feedback-type field: auth-failure assumed"));
     assert_string_equal(c.rep.arrival_date, "Fri, 05 Jan 2024 12:00:00 +0000");
     assert_int_equal(c.rep.arrival_time, 1704456000);
-    assert_true(has_warning(&c, "no arrival-date field: the report mail's date used"));
+    assert_true(collect_has(c.warnings, "no arrival-date field: the report mail's date used"));
     assert_string_equal(c.rep.source_ip, "192.0.2.7");
     assert_string_equal(c.rep.delivery_result, "other");
-    assert_true(has_warning(&c, "delivery-result \"smg-policy-action\" read as \"other\""));
+    assert_true(
+        collect_has(c.warnings, "delivery-result \"smg-policy-action\" read as \"other\""));
     assert_int_equal(c.rep.source_port, -1);
     assert_int_equal(c.rep.incidents, -1);
-    assert_true(has_warning(&c, "source-port is not a number"));
-    assert_true(has_warning(&c, "incidents is not a number"));
+    assert_true(collect_has(c.warnings, "source-port is not a number"));
+    assert_true(collect_has(c.warnings, "incidents is not a number"));
     assert_list(c.rep.authentication_results, 1,
                 "receiver.example; dmarc=fail header.from=sender.example");
     assert_null(c.rep.original_mail_from);
@@ -400,8 +332,7 @@ static void test_missing_fields_defaults(void **state)
     assert_int_equal(c.rep.sample_kind, FAILURE_SAMPLE_NONE);
     assert_null(c.rep.sample_headers);
     assert_null(c.rep.sample_body);
-    strbuf_release(&detail);
-    arena_release(&c.arena);
+    collect_release(&c);
 }
 
 /* OpenDMARC shape: text/rfc822-headers sample, legacy Received-Date. */
@@ -409,37 +340,30 @@ static void test_headers_only_sample(void **state)
 {
     (void)state;
     struct collect c;
-    struct strbuf detail;
-    bool is;
 
     collect_init(&c);
-    strbuf_init(&detail, 0);
-    assert_int_equal(run_fixture("arf_headers_only.eml", false, &c, &detail, &is), DMARCD_OK);
-    assert_true(is);
+    assert_int_equal(run_fixture("arf_headers_only.eml", false, &c), DMARCD_OK);
+    assert_true(c.is_report);
     assert_int_equal(c.rep.sample_kind, FAILURE_SAMPLE_HEADERS);
     assert_non_null(strstr(c.rep.sample_headers, "Subject: Original subject"));
     assert_null(c.rep.sample_body);
     assert_int_equal(c.rep.sample_body_len, 0);
     assert_string_equal(c.rep.arrival_date, "Tue, 09 Jan 2024 07:59:00 +1300");
     assert_int_equal(c.rep.arrival_time, 1704740340);
-    assert_true(has_warning(&c, "legacy received-date field read as arrival-date"));
+    assert_true(collect_has(c.warnings, "legacy received-date field read as arrival-date"));
     assert_string_equal(c.rep.source_ip, "203.0.113.5");
     assert_list(c.rep.auth_failure, 1, "dmarc");
-    strbuf_release(&detail);
-    arena_release(&c.arena);
+    collect_release(&c);
 }
 
 static void test_exim_summary(void **state)
 {
     (void)state;
     struct collect c;
-    struct strbuf detail;
-    bool is;
 
     collect_init(&c);
-    strbuf_init(&detail, 0);
-    assert_int_equal(run_fixture("exim_summary.eml", false, &c, &detail, &is), DMARCD_OK);
-    assert_true(is);
+    assert_int_equal(run_fixture("exim_summary.eml", false, &c), DMARCD_OK);
+    assert_true(c.is_report);
     assert_false(c.rep.arf);
     assert_string_equal(c.rep.feedback_type, "auth-failure");
     assert_list(c.rep.reported_domain, 1, "sender.example");
@@ -451,10 +375,9 @@ static void test_exim_summary(void **state)
     assert_int_equal(c.rep.identity_alignment.count, 0);
     assert_int_equal(c.rep.sample_kind, FAILURE_SAMPLE_HEADERS);
     assert_true(strncmp(c.rep.sample_headers, "Received: from [203.0.113.9]", 28) == 0);
-    assert_true(has_warning(&c, "not an ARF report: read from the text summary"));
+    assert_true(collect_has(c.warnings, "not an ARF report: read from the text summary"));
     assert_int_equal(c.warnings.count, 1);
-    strbuf_release(&detail);
-    arena_release(&c.arena);
+    collect_release(&c);
 }
 
 static void test_not_a_report(void **state)
@@ -464,17 +387,14 @@ static void test_not_a_report(void **state)
 
     for (size_t i = 0; i < 2; i++) {
         struct collect c;
-        struct strbuf detail;
-        bool is = true;
 
         collect_init(&c);
-        strbuf_init(&detail, 0);
-        assert_int_equal(run_fixture(names[i], false, &c, &detail, &is), DMARCD_E_NOT_REPORT);
-        assert_false(is);
+        c.is_report = true; /* the run must say it is not */
+        assert_int_equal(run_fixture(names[i], false, &c), DMARCD_E_NOT_REPORT);
+        assert_false(c.is_report);
         assert_int_equal(c.calls, 0);
-        assert_string_equal(detail.buf, "no feedback-report fields found");
-        strbuf_release(&detail);
-        arena_release(&c.arena);
+        assert_string_equal(c.detail.buf, "no feedback-report fields found");
+        collect_release(&c);
     }
 }
 
@@ -483,54 +403,42 @@ static void test_forwarded_report(void **state)
 {
     (void)state;
     struct collect c;
-    struct strbuf detail;
-    bool is;
 
     collect_init(&c);
-    strbuf_init(&detail, 0);
-    assert_int_equal(run_fixture("arf_forwarded.eml", false, &c, &detail, &is), DMARCD_OK);
-    assert_true(is);
+    assert_int_equal(run_fixture("arf_forwarded.eml", false, &c), DMARCD_OK);
+    assert_true(c.is_report);
     assert_string_equal(c.rep.user_agent, "Inner/1.0");
     assert_string_equal(c.rep.subject, "inner report");
     assert_int_equal(c.rep.arrival_time, 1704700800);
     assert_int_equal(c.rep.sample_kind, FAILURE_SAMPLE_MESSAGE);
     assert_non_null(strstr(c.rep.sample_body, "Body of the failed one."));
-    strbuf_release(&detail);
-    arena_release(&c.arena);
+    collect_release(&c);
 }
 
 static void test_strict_refuses_salvage(void **state)
 {
     (void)state;
     struct collect c;
-    struct strbuf detail;
 
     collect_init(&c);
-    strbuf_init(&detail, 0);
-    assert_int_equal(run_fixture("arf_minimal_qp.eml", true, &c, &detail, NULL),
-                     DMARCD_E_BAD_REPORT);
+    assert_int_equal(run_fixture("arf_minimal_qp.eml", true, &c), DMARCD_E_BAD_REPORT);
     assert_int_equal(c.calls, 0);
-    assert_true(strncmp(detail.buf, "strict: ", 8) == 0);
-    assert_int_equal(run_fixture("arf_full.eml", true, &c, &detail, NULL), DMARCD_OK);
+    assert_true(strncmp(c.detail.buf, "strict: ", 8) == 0);
+    assert_int_equal(run_fixture("arf_full.eml", true, &c), DMARCD_OK);
     assert_int_equal(c.calls, 1);
-    strbuf_release(&detail);
-    arena_release(&c.arena);
+    collect_release(&c);
 }
 
 static void test_sink_error_returned(void **state)
 {
     (void)state;
     struct collect c;
-    struct strbuf detail;
 
     collect_init(&c);
     c.answer = DMARCD_E_DB_UNAVAILABLE;
-    strbuf_init(&detail, 0);
-    assert_int_equal(run_fixture("arf_full.eml", false, &c, &detail, NULL),
-                     DMARCD_E_DB_UNAVAILABLE);
+    assert_int_equal(run_fixture("arf_full.eml", false, &c), DMARCD_E_DB_UNAVAILABLE);
     assert_int_equal(c.calls, 1);
-    strbuf_release(&detail);
-    arena_release(&c.arena);
+    collect_release(&c);
 }
 
 /* ---- tests: bare field blocks ---- */
@@ -539,26 +447,24 @@ static void test_fields_block(void **state)
 {
     (void)state;
     struct collect c;
-    struct strbuf detail;
     size_t len;
-    char *text = read_fixture("fields_only.txt", &len);
+    char *text = fixture_read("failure", "fields_only.txt", &len);
     struct report_sink sink = { .ops = &collect_ops, .ctx = &c };
     struct report_source src = { .file = "fields_only.txt" };
     struct parse_options opts = { .strict = false };
 
     collect_init(&c);
-    strbuf_init(&detail, 0);
-    assert_int_equal(failure_fields_parse(text, len, &src, &opts, &sink, &detail), DMARCD_OK);
+    assert_int_equal(failure_fields_parse(text, len, &src, &opts, &sink, &c.detail), DMARCD_OK);
     assert_string_equal(c.rep.feedback_type, "auth-failure"); /* the first of two */
-    assert_true(has_warning(&c, "duplicate feedback-type field: first kept"));
+    assert_true(collect_has(c.warnings, "duplicate feedback-type field: first kept"));
     assert_string_equal(c.rep.original_mail_from, "");
     assert_string_equal(c.rep.arrival_date, "not a date at all");
     assert_int_equal(c.rep.arrival_time, -1);
-    assert_true(has_warning(&c, "arrival-date is not a date"));
+    assert_true(collect_has(c.warnings, "arrival-date is not a date"));
     assert_string_equal(c.rep.source_ip, "");
-    assert_true(has_warning(&c, "source-ip is not an ip address: dropped"));
+    assert_true(collect_has(c.warnings, "source-ip is not an ip address: dropped"));
     assert_list(c.rep.identity_alignment, 1, "none");
-    assert_true(has_warning(&c, "a line of the feedback report is not a field: skipped"));
+    assert_true(collect_has(c.warnings, "a line of the feedback report is not a field: skipped"));
     assert_list(c.rep.authentication_results, 1,
                 "receiver.example; dmarc=fail header.from=sender.example");
     /* The block ends at the first empty line. */
@@ -566,8 +472,7 @@ static void test_fields_block(void **state)
     assert_null(c.rep.subject);
     assert_int_equal(c.rep.sample_kind, FAILURE_SAMPLE_NONE);
     free(text);
-    strbuf_release(&detail);
-    arena_release(&c.arena);
+    collect_release(&c);
 }
 
 static void test_delivery_result_mapping(void **state)
@@ -584,19 +489,17 @@ static void test_delivery_result_mapping(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct collect c;
-        struct strbuf detail, text;
+        struct strbuf text;
 
         collect_init(&c);
-        strbuf_init(&detail, 0);
         strbuf_init(&text, 0);
         (void)strbuf_addf(&text, "Feedback-Type: auth-failure\nDelivery-Result: %s\n",
                           cases[i].in);
-        assert_int_equal(run_fields(text.buf, false, &c, &detail), DMARCD_OK);
+        assert_int_equal(run_fields(text.buf, false, &c), DMARCD_OK);
         assert_string_equal(c.rep.delivery_result, cases[i].out);
-        assert_int_equal(has_warning(&c, "read as \"other\""), cases[i].warns);
+        assert_int_equal(collect_has(c.warnings, "read as \"other\""), cases[i].warns);
         strbuf_release(&text);
-        strbuf_release(&detail);
-        arena_release(&c.arena);
+        collect_release(&c);
     }
 }
 
@@ -615,22 +518,20 @@ static void test_source_ip_forms(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct collect c;
-        struct strbuf detail, text;
+        struct strbuf text;
 
         collect_init(&c);
-        strbuf_init(&detail, 0);
         strbuf_init(&text, 0);
         (void)strbuf_addf(&text, "Feedback-Type: auth-failure\r\nSource-IP: %s\r\n"
                                  "Original-Rcpt-To: <a@example.org>, <b@example.org>\r\n"
                                  "Original-Rcpt-To: < c@example.org >\r\n",
                           cases[i].in);
-        assert_int_equal(run_fields(text.buf, false, &c, &detail), DMARCD_OK);
+        assert_int_equal(run_fields(text.buf, false, &c), DMARCD_OK);
         assert_string_equal(c.rep.source_ip, cases[i].out);
         assert_list(c.rep.original_rcpt_to, 2, "<a@example.org>, <b@example.org>",
                     "c@example.org");
         strbuf_release(&text);
-        strbuf_release(&detail);
-        arena_release(&c.arena);
+        collect_release(&c);
     }
 }
 
@@ -639,7 +540,6 @@ static void test_folding_and_line_ends(void **state)
 {
     (void)state;
     struct collect c;
-    struct strbuf detail;
     const char *text = "feedback-type : auth-failure\r"
                        "AUTHENTICATION-RESULTS: a.example;\r\n"
                        "\tdkim=fail\n"
@@ -649,21 +549,18 @@ static void test_folding_and_line_ends(void **state)
                        "Identity-Alignment:dkim,(c)spf(d)\n";
 
     collect_init(&c);
-    strbuf_init(&detail, 0);
-    assert_int_equal(run_fields(text, false, &c, &detail), DMARCD_OK);
+    assert_int_equal(run_fields(text, false, &c), DMARCD_OK);
     assert_string_equal(c.rep.feedback_type, "auth-failure");
     assert_list(c.rep.authentication_results, 1, "a.example; dkim=fail header.d=b.example ;");
     assert_list(c.rep.auth_failure, 2, "dmarc", "bodyhash");
     assert_list(c.rep.identity_alignment, 2, "dkim", "spf");
-    strbuf_release(&detail);
-    arena_release(&c.arena);
+    collect_release(&c);
 }
 
 static void test_no_fields_is_not_report(void **state)
 {
     (void)state;
     struct collect c;
-    struct strbuf detail;
     const char *mail = "From: a@example.org\n"
                        "Subject: x\n"
                        "MIME-Version: 1.0\n"
@@ -673,23 +570,19 @@ static void test_no_fields_is_not_report(void **state)
                        "--q\nContent-Type: message/feedback-report\n\n"
                        "X-Unknown: 1\nNot-Arf: 2\n"
                        "--q--\n";
-    bool is;
 
     collect_init(&c);
-    strbuf_init(&detail, 0);
-    assert_int_equal(run_bytes(mail, strlen(mail), false, &c, &detail, &is),
-                     DMARCD_E_NOT_REPORT);
-    assert_true(is);
+    assert_int_equal(run_bytes(mail, strlen(mail), false, &c), DMARCD_E_NOT_REPORT);
+    assert_true(c.is_report);
     assert_int_equal(c.calls, 0);
-    assert_int_equal(run_fields("Hello: world\n", false, &c, &detail), DMARCD_E_NOT_REPORT);
-    assert_int_equal(run_fields("", false, &c, &detail), DMARCD_E_NOT_REPORT);
+    assert_int_equal(run_fields("Hello: world\n", false, &c), DMARCD_E_NOT_REPORT);
+    assert_int_equal(run_fields("", false, &c), DMARCD_E_NOT_REPORT);
     /* A field block starts with a field: junk first means no block at all. */
-    assert_int_equal(run_fields("<?xml version=\"1.0\"?>\nFeedback-Type: auth-failure\n", false,
-                                &c, &detail),
-                     DMARCD_E_NOT_REPORT);
+    assert_int_equal(
+        run_fields("<?xml version=\"1.0\"?>\nFeedback-Type: auth-failure\n", false, &c),
+        DMARCD_E_NOT_REPORT);
     assert_int_equal(c.calls, 0);
-    strbuf_release(&detail);
-    arena_release(&c.arena);
+    collect_release(&c);
 }
 
 /* ---- limits ---- */
@@ -698,59 +591,54 @@ static void test_too_many_fields(void **state)
 {
     (void)state;
     struct collect c;
-    struct strbuf detail, text;
+    struct strbuf text;
 
     collect_init(&c);
-    strbuf_init(&detail, 0);
     strbuf_init(&text, 0);
     (void)strbuf_addstr(&text, "Feedback-Type: auth-failure\n");
     for (int i = 0; i < DMARCD_MAX_ARF_FIELDS; i++)
         (void)strbuf_addf(&text, "Reported-Domain: d%d.example\n", i);
-    assert_int_equal(run_fields(text.buf, false, &c, &detail), DMARCD_E_TOO_MANY);
-    assert_non_null(strstr(detail.buf, "more than 512 fields"));
+    assert_int_equal(run_fields(text.buf, false, &c), DMARCD_E_TOO_MANY);
+    assert_non_null(strstr(c.detail.buf, "more than 512 fields"));
     /* Junk lines after the first field count against the cap too. */
     strbuf_reset(&text);
     (void)strbuf_addstr(&text, "Feedback-Type: auth-failure\n");
     for (int i = 0; i < DMARCD_MAX_ARF_FIELDS; i++)
         (void)strbuf_addstr(&text, "junk\n");
-    assert_int_equal(run_fields(text.buf, false, &c, &detail), DMARCD_E_TOO_MANY);
+    assert_int_equal(run_fields(text.buf, false, &c), DMARCD_E_TOO_MANY);
     assert_int_equal(c.calls, 0);
     strbuf_release(&text);
-    strbuf_release(&detail);
-    arena_release(&c.arena);
+    collect_release(&c);
 }
 
 static void test_long_value_dropped(void **state)
 {
     (void)state;
     struct collect c;
-    struct strbuf detail, text;
+    struct strbuf text;
 
     collect_init(&c);
-    strbuf_init(&detail, 0);
     strbuf_init(&text, 0);
     (void)strbuf_addstr(&text, "Feedback-Type: auth-failure\nUser-Agent: ");
     for (size_t i = 0; i <= DMARCD_MAX_TEXT_BYTES; i++)
         (void)strbuf_addch(&text, 'x');
     (void)strbuf_addstr(&text, "\nVersion: 1\n");
-    assert_int_equal(run_fields(text.buf, false, &c, &detail), DMARCD_OK);
+    assert_int_equal(run_fields(text.buf, false, &c), DMARCD_OK);
     assert_null(c.rep.user_agent);
     assert_string_equal(c.rep.version, "1");
-    assert_true(has_warning(&c, "user-agent field is too long"));
+    assert_true(collect_has(c.warnings, "user-agent field is too long"));
     strbuf_release(&text);
-    strbuf_release(&detail);
-    arena_release(&c.arena);
+    collect_release(&c);
 }
 
 static void test_mime_too_deep(void **state)
 {
     (void)state;
     struct collect c;
-    struct strbuf detail, mail;
+    struct strbuf mail;
     int levels = DMARCD_MAX_MIME_DEPTH + 4;
 
     collect_init(&c);
-    strbuf_init(&detail, 0);
     strbuf_init(&mail, 0);
     (void)strbuf_addstr(&mail, "From: a@example.org\nMIME-Version: 1.0\n");
     for (int i = 0; i < levels; i++)
@@ -760,23 +648,20 @@ static void test_mime_too_deep(void **state)
                                "Feedback-Type: auth-failure\n\n");
     for (int i = levels - 1; i >= 0; i--)
         (void)strbuf_addf(&mail, "--b%d--\n", i);
-    assert_int_equal(run_bytes(mail.buf, mail.len, false, &c, &detail, NULL),
-                     DMARCD_E_TOO_DEEP);
-    assert_non_null(strstr(detail.buf, "mime nesting deeper than 16"));
+    assert_int_equal(run_bytes(mail.buf, mail.len, false, &c), DMARCD_E_TOO_DEEP);
+    assert_non_null(strstr(c.detail.buf, "mime nesting deeper than 16"));
     assert_int_equal(c.calls, 0);
     strbuf_release(&mail);
-    strbuf_release(&detail);
-    arena_release(&c.arena);
+    collect_release(&c);
 }
 
 static void test_mime_too_many_parts(void **state)
 {
     (void)state;
     struct collect c;
-    struct strbuf detail, mail;
+    struct strbuf mail;
 
     collect_init(&c);
-    strbuf_init(&detail, 0);
     strbuf_init(&mail, 0);
     (void)strbuf_addstr(&mail, "From: a@example.org\nMIME-Version: 1.0\n"
                                "Content-Type: multipart/mixed; boundary=\"z\"\n\n");
@@ -784,12 +669,10 @@ static void test_mime_too_many_parts(void **state)
         (void)strbuf_addf(&mail, "--z\nContent-Type: text/html\n\n<p>%d</p>\n", i);
     (void)strbuf_addstr(&mail, "--z\nContent-Type: message/feedback-report\n\n"
                                "Feedback-Type: auth-failure\n\n--z--\n");
-    assert_int_equal(run_bytes(mail.buf, mail.len, false, &c, &detail, NULL),
-                     DMARCD_E_TOO_MANY);
-    assert_non_null(strstr(detail.buf, "more than 256 mime parts"));
+    assert_int_equal(run_bytes(mail.buf, mail.len, false, &c), DMARCD_E_TOO_MANY);
+    assert_non_null(strstr(c.detail.buf, "more than 256 mime parts"));
     strbuf_release(&mail);
-    strbuf_release(&detail);
-    arena_release(&c.arena);
+    collect_release(&c);
 }
 
 static int setup_gmime(void **state)

@@ -25,11 +25,8 @@
 #include "lib/strbuf.h"
 #include "parser/parse.h"
 #include "parser/unpack.h"
+#include "tests/unit/fixture.h"
 #include "lib/banned.h"
-
-#ifndef DMARCD_TEST_DATA
-#define DMARCD_TEST_DATA "tests/data"
-#endif
 
 #define S(x) ((x) ? (x) : "-")
 
@@ -160,23 +157,6 @@ static void check_same(const char *what, const char *data, size_t len)
 
 /* ---- inputs ---- */
 
-static char *read_fixture(const char *name, size_t *len)
-{
-    char path[512];
-    (void)snprintf(path, sizeof(path), "%s/aggregate/%s", DMARCD_TEST_DATA, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open fixture %s", path);
-    struct strbuf sb;
-    strbuf_init(&sb, 0);
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-        strbuf_add(&sb, buf, n);
-    fclose(f);
-    return strbuf_detach(&sb, len);
-}
-
 /* A report with `records` records (about 330 bytes each); record number
  * `broken` (1-based, 0: none) has an unescaped '<' in its header_from. */
 static char *big_report(int records, int broken)
@@ -263,7 +243,7 @@ static void test_fixtures_pull_as_push(void **state)
     };
     for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
         size_t len;
-        char *xml = read_fixture(fixtures[i], &len);
+        char *xml = fixture_read("aggregate", fixtures[i], &len);
         check_same(fixtures[i], xml, len);
         check_compressed(fixtures[i], xml, len);
         for (size_t cut = 1; cut < len; cut += len / 7 + 1)
@@ -356,6 +336,16 @@ static enum dmarcd_err log_chunk(void *ctx, const void *data, size_t len)
     return DMARCD_OK;
 }
 
+/* Moves the chunk log and how the inflater ended into out. */
+static void log_inflated(struct strbuf *out, struct chunks *c, enum dmarcd_err rc,
+                         const struct inflater *z)
+{
+    strbuf_addf(out, "%s%s [%s] out=%" PRIu64 " trailing=%" PRIu64, c->log.buf ? c->log.buf : "",
+                dmarcd_err_code(rc), inflater_detail(z), inflater_total_out(z),
+                inflater_trailing(z));
+    strbuf_reset(&c->log);
+}
+
 static void inflate_both(const char *in, size_t len, size_t slice, struct strbuf *pushed,
                          struct strbuf *pulled)
 {
@@ -367,10 +357,7 @@ static void inflate_both(const char *in, size_t len, size_t slice, struct strbuf
         ra = inflater_feed(a, in + off, len - off < slice ? len - off : slice, log_chunk, &c);
     if (!ra)
         ra = inflater_finish(a, NULL, NULL);
-    strbuf_addf(pushed, "%s%s [%s] out=%" PRIu64 " trailing=%" PRIu64, c.log.buf ? c.log.buf : "",
-                dmarcd_err_code(ra), inflater_detail(a), inflater_total_out(a),
-                inflater_trailing(a));
-    strbuf_reset(&c.log);
+    log_inflated(pushed, &c, ra, a);
     for (size_t off = 0; off < len && !rb; off += slice) {
         inflater_input(b, in + off, len - off < slice ? len - off : slice);
         for (;;) {
@@ -384,9 +371,7 @@ static void inflate_both(const char *in, size_t len, size_t slice, struct strbuf
     }
     if (!rb)
         rb = inflater_finish(b, NULL, NULL);
-    strbuf_addf(pulled, "%s%s [%s] out=%" PRIu64 " trailing=%" PRIu64, c.log.buf ? c.log.buf : "",
-                dmarcd_err_code(rb), inflater_detail(b), inflater_total_out(b),
-                inflater_trailing(b));
+    log_inflated(pulled, &c, rb, b);
     strbuf_release(&c.log);
     inflater_free(a);
     inflater_free(b);

@@ -1,4 +1,4 @@
-/* Unit tests for lib/strbuf: growth, the cap, formatting, trimming. */
+/* Unit tests for lib/strbuf: growth, the cap, formatting, replacing, trimming. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -54,6 +54,25 @@ static void test_cap_refuses_and_keeps_content(void **state)
     strbuf_release(&sb);
 }
 
+static void test_setf_replaces(void **state)
+{
+    (void)state;
+    struct strbuf sb;
+    strbuf_init(&sb, 8);
+    assert_int_equal(strbuf_setf(&sb, "%s-%d", "ab", 1), DMARCD_OK);
+    assert_string_equal(sb.buf, "ab-1");
+    assert_int_equal(strbuf_setf(&sb, "%d", 42), DMARCD_OK);
+    assert_string_equal(sb.buf, "42");
+    assert_int_equal(sb.len, 2);
+    /* past the cap: refused, and the old text is gone too */
+    assert_int_equal(strbuf_setf(&sb, "%s", "123456789"), DMARCD_E_TOO_LONG);
+    assert_string_equal(sb.buf, "");
+    assert_int_equal(sb.len, 0);
+    /* an absent detail buffer is allowed and left alone */
+    assert_int_equal(strbuf_setf(NULL, "%s", "nowhere"), DMARCD_OK);
+    strbuf_release(&sb);
+}
+
 static void test_detach_and_trim(void **state)
 {
     (void)state;
@@ -93,6 +112,7 @@ int main(void)
         cmocka_unit_test(test_empty_is_valid_string),
         cmocka_unit_test(test_grow_and_format),
         cmocka_unit_test(test_cap_refuses_and_keeps_content),
+        cmocka_unit_test(test_setf_replaces),
         cmocka_unit_test(test_detach_and_trim),
         cmocka_unit_test(test_binary_safe),
     };

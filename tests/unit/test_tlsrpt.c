@@ -4,15 +4,15 @@
  * salvage (duplicate keys, double-encoded policy-string, counts as strings
  * or reals, bad IPs), and the refusals (bad JSON with its position, deep
  * nesting, no policies, missing metadata, strict mode, size). A collecting
- * sink deep-copies each report because the parser's pointers are borrowed.
- * Fixtures in tests/data/tlsrpt/ are synthetic.
+ * sink deep-copies each report because the parser's pointers are borrowed,
+ * and keeps the parser's error detail with it. Fixtures in tests/data/tlsrpt/
+ * are synthetic.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,54 +20,42 @@
 #include "lib/limits.h"
 #include "lib/strbuf.h"
 #include "parser/tlsrpt.h"
+#include "tests/unit/collect.h"
+#include "tests/unit/fixture.h"
 #include "lib/banned.h"
-
-#ifndef DMARCD_TEST_DATA
-#error "DMARCD_TEST_DATA must name tests/data"
-#endif
 
 /* ---- collecting sink ---- */
 
+/* What one parse left: the report and warnings the sink was handed, and
+ * the parser's error detail. */
 struct collect {
     int calls;
     enum dmarcd_err answer;
     struct arena arena;
     struct tls_report rep;
     struct str_list warnings;
+    struct strbuf detail;
 };
-
-static const char *dup_str(struct arena *a, const char *s)
-{
-    return s ? arena_strndup(a, s, strlen(s)) : NULL;
-}
-
-static struct str_list dup_list(struct arena *a, struct str_list l)
-{
-    const char **items = arena_alloc(a, (l.count + 1) * sizeof(*items));
-    for (size_t i = 0; i < l.count; i++)
-        items[i] = dup_str(a, l.items[i]);
-    return (struct str_list){ .items = items, .count = l.count };
-}
 
 static void copy_detail(struct arena *a, struct tls_failure_detail *d)
 {
-    d->result_type = dup_str(a, d->result_type);
-    d->sending_mta_ip = dup_str(a, d->sending_mta_ip);
-    d->receiving_mx_hostname = dup_str(a, d->receiving_mx_hostname);
-    d->receiving_mx_helo = dup_str(a, d->receiving_mx_helo);
-    d->receiving_ip = dup_str(a, d->receiving_ip);
-    d->additional_information = dup_str(a, d->additional_information);
-    d->failure_reason_code = dup_str(a, d->failure_reason_code);
+    d->result_type = collect_str(a, d->result_type);
+    d->sending_mta_ip = collect_str(a, d->sending_mta_ip);
+    d->receiving_mx_hostname = collect_str(a, d->receiving_mx_hostname);
+    d->receiving_mx_helo = collect_str(a, d->receiving_mx_helo);
+    d->receiving_ip = collect_str(a, d->receiving_ip);
+    d->additional_information = collect_str(a, d->additional_information);
+    d->failure_reason_code = collect_str(a, d->failure_reason_code);
 }
 
 static void copy_policy(struct arena *a, struct tls_policy *p)
 {
     struct tls_failure_detail *d = arena_alloc(a, (p->n_failure_details + 1) * sizeof(*d));
 
-    p->policy_type = dup_str(a, p->policy_type);
-    p->policy_domain = dup_str(a, p->policy_domain);
-    p->policy_string = dup_list(a, p->policy_string);
-    p->mx_host = dup_list(a, p->mx_host);
+    p->policy_type = collect_str(a, p->policy_type);
+    p->policy_domain = collect_str(a, p->policy_domain);
+    p->policy_string = collect_list(a, p->policy_string);
+    p->mx_host = collect_list(a, p->mx_host);
     for (size_t i = 0; i < p->n_failure_details; i++) {
         d[i] = p->failure_details[i];
         copy_detail(a, &d[i]);
@@ -85,18 +73,18 @@ static enum dmarcd_err collect_tls(void *ctx, const struct report_source *src,
     assert_non_null(src);
     c->calls++;
     c->rep = *report;
-    c->rep.organization_name = dup_str(&c->arena, report->organization_name);
-    c->rep.start_datetime = dup_str(&c->arena, report->start_datetime);
-    c->rep.end_datetime = dup_str(&c->arena, report->end_datetime);
-    c->rep.contact_info = dup_str(&c->arena, report->contact_info);
-    c->rep.report_id = dup_str(&c->arena, report->report_id);
+    c->rep.organization_name = collect_str(&c->arena, report->organization_name);
+    c->rep.start_datetime = collect_str(&c->arena, report->start_datetime);
+    c->rep.end_datetime = collect_str(&c->arena, report->end_datetime);
+    c->rep.contact_info = collect_str(&c->arena, report->contact_info);
+    c->rep.report_id = collect_str(&c->arena, report->report_id);
     pols = arena_alloc(&c->arena, (report->n_policies + 1) * sizeof(*pols));
     for (size_t i = 0; i < report->n_policies; i++) {
         pols[i] = report->policies[i];
         copy_policy(&c->arena, &pols[i]);
     }
     c->rep.policies = pols;
-    c->warnings = dup_list(&c->arena, (struct str_list){ warnings->items, warnings->count });
+    c->warnings = collect_warnings(&c->arena, warnings);
     return c->answer;
 }
 
@@ -106,64 +94,31 @@ static void collect_init(struct collect *c)
 {
     memset(c, 0, sizeof(*c));
     arena_init(&c->arena, 16 * DMARCD_MiB);
+    strbuf_init(&c->detail, 0);
 }
 
-static bool has_warning(const struct collect *c, const char *needle)
+static void collect_release(struct collect *c)
 {
-    for (size_t i = 0; i < c->warnings.count; i++) {
-        if (strstr(c->warnings.items[i], needle))
-            return true;
-    }
-    return false;
-}
-
-static void assert_list(struct str_list l, size_t n, ...)
-{
-    va_list ap;
-
-    assert_int_equal(l.count, n);
-    va_start(ap, n);
-    for (size_t i = 0; i < n; i++)
-        assert_string_equal(l.items[i], va_arg(ap, const char *));
-    va_end(ap);
+    strbuf_release(&c->detail);
+    arena_release(&c->arena);
 }
 
 /* ---- running ---- */
 
-static char *read_fixture(const char *name, size_t *len)
-{
-    char path[512];
-    struct strbuf sb;
-    char buf[4096];
-    size_t n;
-    FILE *f;
-
-    (void)snprintf(path, sizeof(path), "%s/tlsrpt/%s", DMARCD_TEST_DATA, name);
-    f = fopen(path, "rb");
-    assert_non_null(f);
-    strbuf_init(&sb, 0);
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-        (void)strbuf_add(&sb, buf, n);
-    fclose(f);
-    return strbuf_detach(&sb, len);
-}
-
-static enum dmarcd_err run_bytes(const char *data, size_t len, bool strict, struct collect *c,
-                                 struct strbuf *detail)
+static enum dmarcd_err run_bytes(const char *data, size_t len, bool strict, struct collect *c)
 {
     struct report_sink sink = { .ops = &collect_ops, .ctx = c };
     struct report_source src = { .file = "test.json", .part = NULL };
     struct parse_options opts = { .strict = strict };
 
-    return tlsrpt_parse(data, len, &src, &opts, &sink, detail);
+    return tlsrpt_parse(data, len, &src, &opts, &sink, &c->detail);
 }
 
-static enum dmarcd_err run_fixture(const char *name, bool strict, struct collect *c,
-                                   struct strbuf *detail)
+static enum dmarcd_err run_fixture(const char *name, bool strict, struct collect *c)
 {
     size_t len;
-    char *data = read_fixture(name, &len);
-    enum dmarcd_err rc = run_bytes(data, len, strict, c, detail);
+    char *data = fixture_read("tlsrpt", name, &len);
+    enum dmarcd_err rc = run_bytes(data, len, strict, c);
     free(data);
     return rc;
 }
@@ -195,11 +150,9 @@ static void test_full_report(void **state)
 {
     (void)state;
     struct collect c;
-    struct strbuf detail;
 
     collect_init(&c);
-    strbuf_init(&detail, 0);
-    assert_int_equal(run_fixture("full.json", false, &c, &detail), DMARCD_OK);
+    assert_int_equal(run_fixture("full.json", false, &c), DMARCD_OK);
     assert_int_equal(c.calls, 1);
     assert_string_equal(c.rep.organization_name, "Reporter Org");
     assert_string_equal(c.rep.contact_info, "tlsrpt@reporter.example");
@@ -225,72 +178,63 @@ static void test_full_report(void **state)
     assert_int_equal(p->n_failure_details, 0);
     assert_int_equal(p->total_successful_session_count, 40);
     assert_int_equal(c.warnings.count, 0);
-    strbuf_release(&detail);
-    arena_release(&c.arena);
+    collect_release(&c);
 }
 
 static void test_pre_erratum_mx_host(void **state)
 {
     (void)state;
     struct collect c;
-    struct strbuf detail;
 
     collect_init(&c);
-    strbuf_init(&detail, 0);
-    assert_int_equal(run_fixture("pre_erratum.json", false, &c, &detail), DMARCD_OK);
+    assert_int_equal(run_fixture("pre_erratum.json", false, &c), DMARCD_OK);
     assert_int_equal(c.rep.n_policies, 2);
     assert_list(c.rep.policies[0].mx_host, 1, "*.mail.recipient.example");
-    assert_true(has_warning(&c, "mx-host is a single string (pre-erratum form)"));
+    assert_true(collect_has(c.warnings, "mx-host is a single string (pre-erratum form)"));
     assert_list(c.rep.policies[1].mx_host, 2, "mx.other.example", "mx2.other.example");
-    assert_true(has_warning(&c, "mx-host entries are objects"));
+    assert_true(collect_has(c.warnings, "mx-host entries are objects"));
     assert_string_equal(c.rep.policies[1].failure_details[0].additional_information,
                         "https://old.example/info");
-    assert_true(has_warning(&c, "additional-info-uri read as additional-information"));
-    strbuf_release(&detail);
-    arena_release(&c.arena);
+    assert_true(collect_has(c.warnings, "additional-info-uri read as additional-information"));
+    collect_release(&c);
 }
 
 static void test_datetime_without_offset(void **state)
 {
     (void)state;
     struct collect c;
-    struct strbuf detail;
 
     collect_init(&c);
-    strbuf_init(&detail, 0);
-    assert_int_equal(run_fixture("no_offset.json", false, &c, &detail), DMARCD_OK);
+    assert_int_equal(run_fixture("no_offset.json", false, &c), DMARCD_OK);
     assert_int_equal(c.rep.begin, 1709424000);
     assert_int_equal(c.rep.end, 1709510399);
     assert_string_equal(c.rep.start_datetime, "2024-03-03T00:00:00");
-    assert_true(has_warning(&c, "date-range start-datetime has no utc offset: utc assumed"));
-    assert_true(has_warning(&c, "date-range end-datetime has no utc offset: utc assumed"));
-    assert_int_equal(run_fixture("no_offset.json", true, &c, &detail), DMARCD_E_BAD_REPORT);
-    assert_string_equal(detail.buf,
+    assert_true(
+        collect_has(c.warnings, "date-range start-datetime has no utc offset: utc assumed"));
+    assert_true(collect_has(c.warnings, "date-range end-datetime has no utc offset: utc assumed"));
+    assert_int_equal(run_fixture("no_offset.json", true, &c), DMARCD_E_BAD_REPORT);
+    assert_string_equal(c.detail.buf,
                         "strict: date-range start-datetime has no utc offset: utc assumed");
     assert_int_equal(c.calls, 1);
-    strbuf_release(&detail);
-    arena_release(&c.arena);
+    collect_release(&c);
 }
 
 static void test_datetime_offsets(void **state)
 {
     (void)state;
     struct collect c;
-    struct strbuf detail;
 
     collect_init(&c);
-    strbuf_init(&detail, 0);
-    assert_int_equal(run_fixture("offsets.json", false, &c, &detail), DMARCD_OK);
+    assert_int_equal(run_fixture("offsets.json", false, &c), DMARCD_OK);
     /* 2024-02-29T02:00:00.123+02:00 is 2024-02-29T00:00:00Z; lower-case t/z accepted. */
     assert_int_equal(c.rep.begin, 1709164800);
     assert_int_equal(c.rep.end, 1709251200);
     assert_null(c.rep.contact_info);
     assert_string_equal(c.rep.policies[0].policy_type, "no-policy-found");
     assert_int_equal(c.warnings.count, 0);
-    assert_int_equal(run_fixture("bad_date.json", false, &c, &detail), DMARCD_E_BAD_REPORT);
-    assert_non_null(strstr(detail.buf, "is not an rfc 3339 date-time"));
-    strbuf_release(&detail);
-    arena_release(&c.arena);
+    assert_int_equal(run_fixture("bad_date.json", false, &c), DMARCD_E_BAD_REPORT);
+    assert_non_null(strstr(c.detail.buf, "is not an rfc 3339 date-time"));
+    collect_release(&c);
 }
 
 static void check_quirk_policies(const struct collect *c)
@@ -318,7 +262,6 @@ static void test_quirks_salvaged(void **state)
 {
     (void)state;
     struct collect c;
-    struct strbuf detail;
     static const char *const expected[] = {
         "json has a duplicate key",
         "policy-string holds a json-encoded array: unwrapped",
@@ -335,53 +278,47 @@ static void test_quirks_salvaged(void **state)
     };
 
     collect_init(&c);
-    strbuf_init(&detail, 0);
-    assert_int_equal(run_fixture("quirks.json", false, &c, &detail), DMARCD_OK);
+    assert_int_equal(run_fixture("quirks.json", false, &c), DMARCD_OK);
     assert_string_equal(c.rep.organization_name, "Quirky Reporter (second)");
     assert_null(c.rep.contact_info);
     check_quirk_policies(&c);
     for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++)
-        assert_true(has_warning(&c, expected[i]));
+        assert_true(collect_has(c.warnings, expected[i]));
     /* strict refuses the duplicate key before anything else */
-    assert_int_equal(run_fixture("quirks.json", true, &c, &detail), DMARCD_E_JSON);
-    assert_non_null(strstr(detail.buf, "duplicate"));
-    strbuf_release(&detail);
-    arena_release(&c.arena);
+    assert_int_equal(run_fixture("quirks.json", true, &c), DMARCD_E_JSON);
+    assert_non_null(strstr(c.detail.buf, "duplicate"));
+    collect_release(&c);
 }
 
 static void test_bad_json(void **state)
 {
     (void)state;
     struct collect c;
-    struct strbuf detail;
 
     collect_init(&c);
-    strbuf_init(&detail, 0);
-    assert_int_equal(run_fixture("bad.json", false, &c, &detail), DMARCD_E_JSON);
-    assert_true(strncmp(detail.buf, "line 4 column ", 14) == 0);
-    assert_int_equal(run_bytes("", 0, false, &c, &detail), DMARCD_E_JSON);
-    assert_true(strncmp(detail.buf, "line ", 5) == 0);
-    assert_int_equal(run_bytes("{\"a\":1} trailing", 16, false, &c, &detail), DMARCD_E_JSON);
-    assert_int_equal(run_bytes("{\"a\":\"\\u0000\"}", 14, false, &c, &detail), DMARCD_E_JSON);
+    assert_int_equal(run_fixture("bad.json", false, &c), DMARCD_E_JSON);
+    assert_true(strncmp(c.detail.buf, "line 4 column ", 14) == 0);
+    assert_int_equal(run_bytes("", 0, false, &c), DMARCD_E_JSON);
+    assert_true(strncmp(c.detail.buf, "line ", 5) == 0);
+    assert_int_equal(run_bytes("{\"a\":1} trailing", 16, false, &c), DMARCD_E_JSON);
+    assert_int_equal(run_bytes("{\"a\":\"\\u0000\"}", 14, false, &c), DMARCD_E_JSON);
     assert_int_equal(c.calls, 0);
-    strbuf_release(&detail);
-    arena_release(&c.arena);
+    collect_release(&c);
 }
 
 static void test_deep_nesting(void **state)
 {
     (void)state;
     struct collect c;
-    struct strbuf detail, doc;
+    struct strbuf doc;
 
     collect_init(&c);
-    strbuf_init(&detail, 0);
     strbuf_init(&doc, 0);
     (void)strbuf_addstr(&doc, "{\"policies\":");
     for (int i = 0; i < 10000; i++)
         (void)strbuf_addch(&doc, i % 2 ? '{' : '[');
-    assert_int_equal(run_bytes(doc.buf, doc.len, false, &c, &detail), DMARCD_E_TOO_DEEP);
-    assert_non_null(strstr(detail.buf, "json nesting deeper than 32 at line 1 column"));
+    assert_int_equal(run_bytes(doc.buf, doc.len, false, &c), DMARCD_E_TOO_DEEP);
+    assert_non_null(strstr(c.detail.buf, "json nesting deeper than 32 at line 1 column"));
     /* Brackets inside strings do not count. */
     strbuf_reset(&doc);
     (void)strbuf_addstr(&doc, "{\"organization-name\":\"");
@@ -390,29 +327,24 @@ static void test_deep_nesting(void **state)
     (void)strbuf_addstr(&doc, "\",\"report-id\":\"r\",\"date-range\":{\"start-datetime\":"
                               "\"2024-01-01T00:00:00Z\",\"end-datetime\":"
                               "\"2024-01-01T23:59:59Z\"},\"policies\":[]}");
-    assert_int_equal(run_bytes(doc.buf, doc.len, false, &c, &detail), DMARCD_OK);
-    assert_true(has_warning(&c, "policies is empty"));
+    assert_int_equal(run_bytes(doc.buf, doc.len, false, &c), DMARCD_OK);
+    assert_true(collect_has(c.warnings, "policies is empty"));
     strbuf_release(&doc);
-    strbuf_release(&detail);
-    arena_release(&c.arena);
+    collect_release(&c);
 }
 
 static void test_not_a_tls_report(void **state)
 {
     (void)state;
     struct collect c;
-    struct strbuf detail;
 
     collect_init(&c);
-    strbuf_init(&detail, 0);
-    assert_int_equal(run_fixture("no_policies.json", false, &c, &detail), DMARCD_E_NOT_REPORT);
-    assert_non_null(strstr(detail.buf, "no policies"));
-    assert_int_equal(run_bytes("[1,2]", 5, false, &c, &detail), DMARCD_E_NOT_REPORT);
-    assert_int_equal(run_bytes("{\"policies\":{}}", 15, false, &c, &detail),
-                     DMARCD_E_BAD_REPORT);
+    assert_int_equal(run_fixture("no_policies.json", false, &c), DMARCD_E_NOT_REPORT);
+    assert_non_null(strstr(c.detail.buf, "no policies"));
+    assert_int_equal(run_bytes("[1,2]", 5, false, &c), DMARCD_E_NOT_REPORT);
+    assert_int_equal(run_bytes("{\"policies\":{}}", 15, false, &c), DMARCD_E_BAD_REPORT);
     assert_int_equal(c.calls, 0);
-    strbuf_release(&detail);
-    arena_release(&c.arena);
+    collect_release(&c);
 }
 
 static void test_missing_metadata(void **state)
@@ -435,52 +367,43 @@ static void test_missing_metadata(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct collect c;
-        struct strbuf detail;
 
         collect_init(&c);
-        strbuf_init(&detail, 0);
-        assert_int_equal(run_bytes(cases[i].doc, strlen(cases[i].doc), false, &c, &detail),
+        assert_int_equal(run_bytes(cases[i].doc, strlen(cases[i].doc), false, &c),
                          DMARCD_E_BAD_REPORT);
-        assert_string_equal(detail.buf, cases[i].detail);
+        assert_string_equal(c.detail.buf, cases[i].detail);
         assert_int_equal(c.calls, 0);
-        strbuf_release(&detail);
-        arena_release(&c.arena);
+        collect_release(&c);
     }
     struct collect c;
-    struct strbuf detail;
     collect_init(&c);
-    strbuf_init(&detail, 0);
-    assert_int_equal(run_fixture("no_report_id.json", false, &c, &detail), DMARCD_E_BAD_REPORT);
-    assert_string_equal(detail.buf, "no report-id");
-    strbuf_release(&detail);
-    arena_release(&c.arena);
+    assert_int_equal(run_fixture("no_report_id.json", false, &c), DMARCD_E_BAD_REPORT);
+    assert_string_equal(c.detail.buf, "no report-id");
+    collect_release(&c);
 }
 
 static void test_bom_size_and_sink_error(void **state)
 {
     (void)state;
     struct collect c;
-    struct strbuf detail, doc;
+    struct strbuf doc;
     size_t len;
-    char *data = read_fixture("full.json", &len);
+    char *data = fixture_read("tlsrpt", "full.json", &len);
 
     collect_init(&c);
-    strbuf_init(&detail, 0);
     strbuf_init(&doc, 0);
     (void)strbuf_addstr(&doc, "\xEF\xBB\xBF");
     (void)strbuf_add(&doc, data, len);
-    assert_int_equal(run_bytes(doc.buf, doc.len, false, &c, &detail), DMARCD_OK);
-    assert_true(has_warning(&c, "byte order mark"));
+    assert_int_equal(run_bytes(doc.buf, doc.len, false, &c), DMARCD_OK);
+    assert_true(collect_has(c.warnings, "byte order mark"));
     /* The size check comes before any byte is read. */
-    assert_int_equal(run_bytes(data, DMARCD_MAX_JSON_BYTES + 1, false, &c, &detail),
-                     DMARCD_E_TOO_BIG);
+    assert_int_equal(run_bytes(data, DMARCD_MAX_JSON_BYTES + 1, false, &c), DMARCD_E_TOO_BIG);
     c.answer = DMARCD_E_DB;
-    assert_int_equal(run_bytes(data, len, false, &c, &detail), DMARCD_E_DB);
+    assert_int_equal(run_bytes(data, len, false, &c), DMARCD_E_DB);
     assert_int_equal(c.calls, 2);
     free(data);
     strbuf_release(&doc);
-    strbuf_release(&detail);
-    arena_release(&c.arena);
+    collect_release(&c);
 }
 
 int main(void)
