@@ -10,6 +10,7 @@
 #ifndef DMARCD_CMD_H
 #define DMARCD_CMD_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "lib/config.h"
@@ -55,12 +56,29 @@ int cmd_open_store(struct cmd_ctx *ctx, const char *who, const struct store_opti
 int cmd_store_failed(const char *who, enum dmarcd_err rc, const struct store *st,
                      const struct strbuf *why);
 
+/*
+ * Walks one PATH argument (walk.c): a file is handed to file(); a
+ * directory is walked recursively in name order, not through symlinked
+ * directories. Paths that cannot be read print `WHO: PATH: reason` on
+ * stderr and set failed. file() may set stop to end the walk.
+ */
+struct stat;
+struct cmd_walk {
+    const char *who;            /* "dmarcd parse": prefixes error lines */
+    void (*file)(struct cmd_walk *w, const char *path, const struct stat *st);
+    void *ctx;                  /* the command's state, for file() */
+    bool failed;
+    bool stop;
+};
+void cmd_walk(struct cmd_walk *w, const char *path);
+
 int cmd_version(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_config(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_parse(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_migrate(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_tenant(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_domain(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_import(struct cmd_ctx *ctx, int argc, char **argv);
 
 extern const struct command cmd_version_def;
 extern const struct command cmd_config_def;
@@ -68,5 +86,6 @@ extern const struct command cmd_parse_def;
 extern const struct command cmd_migrate_def;
 extern const struct command cmd_tenant_def;
 extern const struct command cmd_domain_def;
+extern const struct command cmd_import_def;
 
 #endif

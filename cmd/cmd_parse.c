@@ -7,8 +7,6 @@
  * naming the file, the part and the reason; the rest carries on and the
  * exit status is 1.
  */
-#include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,66 +26,18 @@ struct parse_cmd {
     struct parse_stats stats;
     uint64_t files;
     bool any_failed;
-    bool stop;          /* the output broke (e.g. closed pipe): give up */
 };
 
-static void parse_one_file(struct parse_cmd *pc, const char *path)
+static void parse_one_file(struct cmd_walk *w, const char *path, const struct stat *st)
 {
+    struct parse_cmd *pc = w->ctx;
+    (void)st;
     pc->files++;
     enum dmarcd_err rc = report_parse_file(path, &pc->opts, &pc->sink, &pc->stats);
     if (rc) {
         pc->any_failed = true;
         if (rc == DMARCD_E_IO && ferror(stdout))
-            pc->stop = true;
-    }
-}
-
-static void parse_path(struct parse_cmd *pc, const char *path, int depth);
-
-static void parse_dir(struct parse_cmd *pc, const char *path, int depth)
-{
-    struct dirent **entries = NULL;
-    int n = scandir(path, &entries, NULL, alphasort);
-    if (n < 0) {
-        fprintf(stderr, "dmarcd parse: %s: cannot read directory: %s\n", path, strerror(errno));
-        pc->any_failed = true;
-        return;
-    }
-    for (int i = 0; i < n; i++) {
-        const char *name = entries[i]->d_name;
-        if (!pc->stop && strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
-            struct strbuf child;
-            strbuf_init(&child, 0);
-            strbuf_addf(&child, "%s/%s", path, name);
-            parse_path(pc, child.buf, depth + 1);
-            strbuf_release(&child);
-        }
-        free(entries[i]);
-    }
-    free(entries);
-}
-
-static void parse_path(struct parse_cmd *pc, const char *path, int depth)
-{
-    struct stat st;
-    /* Directories are entered only when named or reached without a symlink. */
-    int rc = depth == 0 ? stat(path, &st) : lstat(path, &st);
-    if (rc != 0) {
-        fprintf(stderr, "dmarcd parse: %s: %s\n", path, strerror(errno));
-        pc->any_failed = true;
-        return;
-    }
-    if (S_ISLNK(st.st_mode) && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return; /* no loops through symlinked directories */
-    if (S_ISDIR(st.st_mode)) {
-        if (depth > 64) {
-            fprintf(stderr, "dmarcd parse: %s: directories nested too deep\n", path);
-            pc->any_failed = true;
-            return;
-        }
-        parse_dir(pc, path, depth);
-    } else if (S_ISREG(st.st_mode)) {
-        parse_one_file(pc, path);
+            w->stop = true;
     }
 }
 
@@ -130,15 +80,18 @@ int cmd_parse(struct cmd_ctx *ctx, int argc, char **argv)
     setvbuf(stdout, out_buffer, _IOFBF, sizeof(out_buffer));
     struct output_sink *out = output_sink_new(format, stdout, stderr);
     pc.sink = output_sink_as_report_sink(out);
-    for (; i < argc && !pc.stop; i++) {
+    /* stop: the output broke (e.g. a closed pipe), give up */
+    struct cmd_walk walk = { .who = "dmarcd parse", .file = parse_one_file, .ctx = &pc };
+    for (; i < argc && !walk.stop; i++) {
         if (strcmp(argv[i], "-") == 0) {
             pc.files++;
             if (report_parse_fd(STDIN_FILENO, "-", &pc.opts, &pc.sink, &pc.stats))
                 pc.any_failed = true;
         } else {
-            parse_path(&pc, argv[i], 0);
+            cmd_walk(&walk, argv[i]);
         }
     }
+    pc.any_failed |= walk.failed;
     enum dmarcd_err rc = output_sink_finish(out);
     output_sink_free(out);
     if (rc) {

@@ -35,6 +35,7 @@ static const struct command *const commands[] = {
     &cmd_migrate_def,
     &cmd_tenant_def,
     &cmd_domain_def,
+    &cmd_import_def,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
