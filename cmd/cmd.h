@@ -79,6 +79,7 @@ int cmd_migrate(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_tenant(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_domain(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_import(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_queue(struct cmd_ctx *ctx, int argc, char **argv);
 
 extern const struct command cmd_version_def;
 extern const struct command cmd_config_def;
@@ -87,5 +88,6 @@ extern const struct command cmd_migrate_def;
 extern const struct command cmd_tenant_def;
 extern const struct command cmd_domain_def;
 extern const struct command cmd_import_def;
+extern const struct command cmd_queue_def;
 
 #endif

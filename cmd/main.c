@@ -36,6 +36,7 @@ static const struct command *const commands[] = {
     &cmd_tenant_def,
     &cmd_domain_def,
     &cmd_import_def,
+    &cmd_queue_def,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
