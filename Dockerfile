@@ -20,7 +20,7 @@ RUN apt-get update \
       build-essential cmake pkg-config ca-certificates \
       libxml2-dev zlib1g-dev libarchive-dev libmariadb-dev libhiredis-dev \
       libgpgme-dev libmicrohttpd-dev libcmocka-dev libjansson-dev \
-      libgmime-3.0-dev libsodium-dev libcurl4-openssl-dev \
+      libgmime-3.0-dev libsodium-dev libcurl4-openssl-dev libgnutls28-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -49,7 +49,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       ca-certificates gpg \
       libxml2 zlib1g libarchive13 libmariadb3 libhiredis0.14 libgpgme11 \
-      libmicrohttpd12 libjansson4 libgmime-3.0-0 libsodium23 libcurl4 \
+      libmicrohttpd12 libjansson4 libgmime-3.0-0 libsodium23 libcurl4 libgnutls30 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 dmarcd \
  && useradd --system --uid 10001 --gid 10001 --no-create-home \

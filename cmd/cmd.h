@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "lib/config.h"
+#include "storage/forensic.h"
 #include "storage/store.h"
 
 struct cmd_ctx {
@@ -52,6 +53,22 @@ int cmd_load_config(struct cmd_ctx *ctx, struct config *cfg);
 int cmd_open_store(struct cmd_ctx *ctx, const char *who, const struct store_options *opts,
                    struct store **out);
 
+/*
+ * The id of the active tenant named `name` (cmd_user.c); on failure prints
+ * why, prefixed with `who`, and returns the exit status.
+ */
+int cmd_find_tenant(struct store *st, const char *who, const char *name, uint32_t *id);
+
+/*
+ * The master keys of master_key_file and master_key_previous_file
+ * (storage/keys.h) and pgp_fallback (may be NULL) from the configuration
+ * (keyring.c). Without master_key_file: a configuration error when
+ * required, else *keys is NULL. On failure prints why, prefixed with who,
+ * and returns the exit status; keyring_free(*keys) when done.
+ */
+int cmd_load_keys(struct cmd_ctx *ctx, const char *who, bool required, struct keyring **keys,
+                  enum forensic_fallback *fallback);
+
 /* Exit status and one line on stderr for a failed storage call. */
 int cmd_store_failed(const char *who, enum dmarcd_err rc, const struct store *st,
                      const struct strbuf *why);
@@ -80,6 +97,13 @@ int cmd_tenant(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_domain(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_import(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_queue(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_imap(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_retention(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_smtp(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_user(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_token(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_api(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_worker(struct cmd_ctx *ctx, int argc, char **argv);
 
 extern const struct command cmd_version_def;
 extern const struct command cmd_config_def;
@@ -89,5 +113,12 @@ extern const struct command cmd_tenant_def;
 extern const struct command cmd_domain_def;
 extern const struct command cmd_import_def;
 extern const struct command cmd_queue_def;
+extern const struct command cmd_imap_def;
+extern const struct command cmd_retention_def;
+extern const struct command cmd_smtp_def;
+extern const struct command cmd_user_def;
+extern const struct command cmd_token_def;
+extern const struct command cmd_api_def;
+extern const struct command cmd_worker_def;
 
 #endif

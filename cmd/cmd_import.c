@@ -18,7 +18,16 @@
  * (`dmarcd import: FILE: PART: CODE: REASON`); on a terminal a progress
  * line is redrawn at most four times a second; a summary line is always
  * printed at the end.
+ *
+ * With --queue nothing is parsed here: each file is stored whole in the
+ * inbox (storage/inbox.h, source "import", origin the path) and its id
+ * pushed to the job queue (ingest/queue.h), the way mail arrives, for the
+ * running workers. The queue is connected first, so that an unreachable
+ * Redis stops the import before anything is stored; a file already in the
+ * inbox (same bytes) is a duplicate and is not queued again.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +36,14 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "ingest/queue.h"
+#include "lib/limits.h"
 #include "lib/strbuf.h"
+#include "lib/url.h"
+#include "lib/xalloc.h"
 #include "parser/parse.h"
+#include "storage/inbox.h"
+#include "storage/keys.h"
 #include "storage/sink_db.h"
 #include "storage/store.h"
 #include "storage/tenants.h"
@@ -207,13 +222,15 @@ static int import_usage(const char *what)
 }
 
 /* Takes the options off argv; returns -1 to go on, else an exit status. */
-static int parse_args(int argc, char **argv, const char **tenant, int *first)
+static int parse_args(int argc, char **argv, const char **tenant, bool *queued, int *first)
 {
     int i = 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
         if (strcmp(argv[i], "--") == 0) {
             i++;
             break;
+        } else if (strcmp(argv[i], "--queue") == 0) {
+            *queued = true;
         } else if (strcmp(argv[i], "--tenant") == 0 && i + 1 < argc) {
             *tenant = argv[++i];
         } else if (strncmp(argv[i], "--tenant=", 9) == 0) {
@@ -256,19 +273,220 @@ static int summary(struct import_cmd *ic, bool walk_failed)
     return EXIT_OK;
 }
 
+/* ---- --queue: through the inbox and the job queue ---- */
+
+/* Attempts at storing one file when the database fails transiently. */
+#define PUT_ATTEMPTS 3
+
+struct queued_import {
+    struct cmd_ctx *ctx;
+    struct store *st;
+    struct queue *q;
+    uint32_t tenant_id;
+    uint64_t files, queued, duplicates, failed;
+    bool unavailable;           /* the database or Redis went away: stop */
+};
+
+/* Connects the job queue (redis_url, queue_prefix); an exit status on failure. */
+static int open_queue(struct cmd_ctx *ctx, struct queue **q)
+{
+    struct config cfg;
+    struct redis_url url = { 0 };
+    struct strbuf why, shown;
+    struct queue_options o;
+    config_init(&cfg);
+    strbuf_init(&why, 0);
+    strbuf_init(&shown, 0);
+    int status = cmd_load_config(ctx, &cfg);
+    if (status)
+        goto out;
+    const char *text = config_get_str(&cfg, CONFIG_REDIS_URL);
+    url_mask_password(text, &shown);
+    if (redis_url_parse(text, &url, &why)) {
+        fprintf(stderr, WHO ": redis_url %s: %s\n", shown.buf, why.buf);
+        status = EXIT_USAGE;
+        goto out;
+    }
+    queue_options_default(&o);
+    o.prefix = config_get_str(&cfg, CONFIG_QUEUE_PREFIX);
+    o.client_name = "dmarcd-import";
+    enum dmarcd_err rc = queue_open(&url, &o, q, &why);
+    if (rc) {
+        fprintf(stderr, WHO ": %s at %s: %s\n",
+                rc == DMARCD_E_QUEUE_UNAVAILABLE ? "redis unreachable" : "cannot use redis",
+                shown.buf, why.len ? why.buf : dmarcd_strerror(rc));
+        status = dmarcd_err_exit_status(rc);
+    }
+out:
+    redis_url_release(&url);
+    strbuf_release(&shown);
+    strbuf_release(&why);
+    config_release(&cfg);
+    return status;
+}
+
+/* The whole file, at most DMARCD_MAX_MESSAGE_BYTES; errno-style error or -1 when too big. */
+static int read_whole(const char *path, const struct stat *sb, uint8_t **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    if (sb->st_size > (off_t)DMARCD_MAX_MESSAGE_BYTES)
+        return -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno;
+    size_t alloc = (size_t)sb->st_size + 1, n = 0;
+    uint8_t *buf = xmalloc(alloc);
+    int err = 0;
+    for (;;) {
+        if (n == alloc) {   /* the file grew since it was listed */
+            if (alloc > DMARCD_MAX_MESSAGE_BYTES) {
+                err = -1;
+                break;
+            }
+            alloc *= 2;
+            buf = xrealloc(buf, alloc);
+        }
+        ssize_t got = read(fd, buf + n, alloc - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            err = errno;
+        if (got <= 0)
+            break;
+        n += (size_t)got;
+    }
+    close(fd);
+    if (!err && n > DMARCD_MAX_MESSAGE_BYTES)
+        err = -1;
+    if (err) {
+        free(buf);
+        return err;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+/* inbox_put, again after a deadlock or a reconnect. */
+static enum dmarcd_err put_file(struct queued_import *qi, const uint8_t *raw, size_t len,
+                                const char *path, uint64_t *id, bool *duplicate)
+{
+    enum dmarcd_err rc = DMARCD_OK;
+    for (unsigned attempt = 1; attempt <= PUT_ATTEMPTS; attempt++) {
+        rc = inbox_put(qi->st, raw, len, INBOX_SOURCE_IMPORT, path, qi->tenant_id, id, duplicate);
+        if (rc != DMARCD_E_TEMPORARY && rc != DMARCD_E_DB_UNAVAILABLE)
+            break;
+        if (rc == DMARCD_E_DB_UNAVAILABLE) {
+            store_close(qi->st);
+            qi->st = NULL;
+            fprintf(stderr, WHO ": database connection lost: reconnecting\n");
+            if (cmd_open_store(qi->ctx, WHO, NULL, &qi->st) != EXIT_OK)
+                break;
+        }
+    }
+    return rc;
+}
+
+static void queue_file(struct cmd_walk *w, const char *path, const struct stat *sb)
+{
+    struct queued_import *qi = w->ctx;
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    uint64_t id = 0;
+    bool duplicate = false;
+    qi->files++;
+    int err = read_whole(path, sb, &raw, &len);
+    if (err) {
+        if (err < 0)
+            fprintf(stderr, WHO ": %s: %s: larger than %zu MiB, the most a message may hold\n",
+                    path, dmarcd_err_code(DMARCD_E_TOO_BIG),
+                    (size_t)(DMARCD_MAX_MESSAGE_BYTES / DMARCD_MiB));
+        else
+            fprintf(stderr, WHO ": %s: %s\n", path, strerror(err));
+        qi->failed++;
+        return;
+    }
+    enum dmarcd_err rc = put_file(qi, raw, len, path, &id, &duplicate);
+    free(raw);
+    if (rc) {
+        fprintf(stderr, WHO ": %s: %s: %s%s%s\n", path, dmarcd_err_code(rc), dmarcd_strerror(rc),
+                qi->st && store_last_error(qi->st)[0] ? ": " : "",
+                qi->st ? store_last_error(qi->st) : "");
+        qi->failed++;
+        if (rc != DMARCD_E_TOO_BIG) {   /* the database, not this file: stop */
+            qi->unavailable = dmarcd_err_is_transient(rc);
+            w->stop = true;
+        }
+        return;
+    }
+    if (duplicate) {
+        qi->duplicates++;
+        return;
+    }
+    rc = queue_push(qi->q, id);
+    if (rc) {
+        fprintf(stderr, WHO ": %s: stored in the inbox (id %llu) but not queued: %s; the "
+                        "workers' reconciler will queue it\n",
+                path, (unsigned long long)id, dmarcd_strerror(rc));
+        qi->unavailable = true;
+        w->stop = true;
+        return;
+    }
+    qi->queued++;
+}
+
+static int import_queued(struct cmd_ctx *ctx, const char *tenant, int argc, char **argv,
+                         int first)
+{
+    struct queued_import qi = { .ctx = ctx };
+    int status = cmd_open_store(ctx, WHO, NULL, &qi.st);
+    if (status)
+        return status;
+    if (tenant && (status = find_tenant(qi.st, tenant, &qi.tenant_id)) != EXIT_OK)
+        goto out;
+    if ((status = open_queue(ctx, &qi.q)) != EXIT_OK)
+        goto out;
+    struct cmd_walk walk = { .who = WHO, .file = queue_file, .ctx = &qi };
+    for (int i = first; i < argc && !walk.stop; i++)
+        cmd_walk(&walk, argv[i]);
+    printf("import: %llu files, %llu queued, %llu duplicates, %llu failed\n",
+           (unsigned long long)qi.files, (unsigned long long)qi.queued,
+           (unsigned long long)qi.duplicates, (unsigned long long)qi.failed);
+    fflush(stdout);
+    if (qi.unavailable)
+        status = EXIT_UNAVAILABLE;
+    else if (qi.failed || walk.failed)
+        status = EXIT_PARTIAL;
+out:
+    queue_close(qi.q);
+    store_close(qi.st);
+    return status;
+}
+
 int cmd_import(struct cmd_ctx *ctx, int argc, char **argv)
 {
     const char *tenant = NULL;
+    bool queued = false;
     int first = 0;
     struct import_cmd ic = { .ctx = ctx };
-    int status = parse_args(argc, argv, &tenant, &first);
+    int status = parse_args(argc, argv, &tenant, &queued, &first);
     if (status >= 0)
         return status;
-    status = cmd_open_store(ctx, WHO, NULL, &ic.st);
-    if (status)
+    if (queued)
+        return import_queued(ctx, tenant, argc, argv, first);
+    /* failure-report samples of `encrypted` tenants need the master key */
+    struct keyring *keys = NULL;
+    enum forensic_fallback fallback = FORENSIC_FALLBACK_DROP;
+    if ((status = cmd_load_keys(ctx, WHO, false, &keys, &fallback)))
         return status;
+    status = cmd_open_store(ctx, WHO, NULL, &ic.st);
+    if (status) {
+        keyring_free(keys);
+        return status;
+    }
     struct sink_db_options opts = { .problem = on_problem, .progress = on_progress,
-                                    .cb_ctx = &ic };
+                                    .cb_ctx = &ic, .keys = keys, .pgp_fallback = fallback };
     if (tenant && (status = find_tenant(ic.st, tenant, &opts.tenant_id)) != EXIT_OK)
         goto out;
     ic.sink = sink_db_new(ic.st, &opts);
@@ -290,6 +508,7 @@ int cmd_import(struct cmd_ctx *ctx, int argc, char **argv)
 out:
     sink_db_free(ic.sink);
     store_close(ic.st);
+    keyring_free(keys);
     return status;
 }
 
@@ -298,6 +517,7 @@ const struct command cmd_import_def = {
     .summary = "store report files in the database (files, directories)",
     .usage =
         "usage: dmarcd [--config FILE] import [--tenant NAME] PATH...\n"
+        "       dmarcd [--config FILE] import --queue [--tenant NAME] PATH...\n"
         "\n"
         "Parses the DMARC aggregate reports, failure reports (ARF) and SMTP TLS\n"
         "reports found in each PATH (a file, or a directory walked recursively in\n"
@@ -320,8 +540,16 @@ const struct command cmd_import_def = {
         "  import: F files, R reports stored, N records, M messages, D duplicates,\n"
         "  Q quarantined, E failed, S records/s\n"
         "\n"
-        "exit status: 0 every report stored or already there, 1 some reports were\n"
+        "--queue hands the files to the running workers (`dmarcd worker`) instead:\n"
+        "each file is stored whole in the database inbox, as a received message\n"
+        "is, and queued in Redis (redis_url, keys under queue_prefix); the workers\n"
+        "parse and store it. A file already in the inbox (the same bytes) counts\n"
+        "as a duplicate and is not queued again. At the end:\n"
+        "  import: F files, Q queued, D duplicates, E failed\n"
+        "\n"
+        "exit status: 0 every report stored or already there (with --queue: every\n"
+        "file queued or already in the inbox), 1 some reports (files) were\n"
         "quarantined or failed, 2 usage or configuration (or an unknown tenant),\n"
-        "3 database unreachable.\n",
+        "3 database (or Redis) unreachable.\n",
     .run = cmd_import,
 };

@@ -60,7 +60,7 @@ static int parse_args(int argc, char **argv, struct status_args *a)
             return usage_error(NULL);
         }
     }
-    if (!queue_name_valid(a->prefix)) {
+    if (a->prefix && !queue_name_valid(a->prefix)) {
         fprintf(stderr, WHO ": --prefix wants 1 to 64 printable characters without spaces\n");
         return EXIT_USAGE;
     }
@@ -89,7 +89,7 @@ static int read_queue(struct cmd_ctx *ctx, const struct status_args *a, struct s
         goto out;
     }
     queue_options_default(&o);
-    o.prefix = a->prefix;
+    o.prefix = a->prefix ? a->prefix : config_get_str(&cfg, CONFIG_QUEUE_PREFIX);
     o.client_name = "dmarcd-status";
     o.connect_attempts = 2;
     enum dmarcd_err rc = queue_open(&url, &o, &q, &why);
@@ -236,7 +236,7 @@ static void print_json(const struct status *s)
 
 static int queue_status(struct cmd_ctx *ctx, int argc, char **argv)
 {
-    struct status_args a = { .json = false, .prefix = "dmarcd:" };
+    struct status_args a = { .json = false, .prefix = NULL };
     struct status s;
     memset(&s, 0, sizeof(s));
     int status = parse_args(argc, argv, &a);
@@ -287,7 +287,8 @@ const struct command cmd_queue_def = {
              "\n"
              "--json           one JSON object {\"queue\": {...}, \"inbox\": {...}}; a side\n"
              "                 that could not be reached is null\n"
-             "--prefix PREFIX  Redis key prefix of the queue (default dmarcd:)\n"
+             "--prefix PREFIX  Redis key prefix of the queue (default: queue_prefix,\n"
+             "                 dmarcd:)\n"
              "\n"
              "exit status: 0 ok, 2 usage or configuration, 3 Redis or the database\n"
              "unreachable (what could be read is still printed).\n",

@@ -1,7 +1,9 @@
 /*
- * cmd_tenant.c - `dmarcd tenant add|list|cancel` and `dmarcd domain
- * add|list`: the operator's tools for customer organisations and the
- * policy domains they own (storage/tenants.h).
+ * cmd_tenant.c - `dmarcd tenant add|list|cancel|policy|rewrap` and `dmarcd
+ * domain add|list`: the operator's tools for customer organisations, the
+ * policy domains they own (storage/tenants.h), how their failure reports
+ * are kept (storage/forensic.h) and the rotation of the master key that
+ * wraps their data keys (storage/keys.h).
  *
  * Names, tiers and domains are checked before connecting, so a typo is a
  * usage error (exit 2) even without a database; what only the database can
@@ -9,11 +11,17 @@
  * is exit 1. Every change is audited with actor "cli". Lists print aligned
  * columns with a header line.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmd.h"
 #include "lib/strbuf.h"
+#include "storage/audit.h"
+#include "storage/forensic.h"
+#include "storage/keys.h"
 #include "storage/store.h"
 #include "storage/tenants.h"
 #include "lib/banned.h"
@@ -218,6 +226,236 @@ static int tenant_cancel_cmd(struct cmd_ctx *ctx, int argc, char **argv)
     return status;
 }
 
+/* ---- failure-report policy (storage/forensic.h) and key rotation ---- */
+
+struct policy_args {
+    const char *name, *policy, *key_file, *redaction;
+    int armor;                  /* -1 unchanged */
+    bool apply_existing;
+};
+
+/* Options of `tenant policy`; -1 to go on, else an exit status. */
+static int policy_parse(int argc, char **argv, struct policy_args *a)
+{
+    const char *who = "dmarcd tenant policy";
+    int pos = 0;
+    memset(a, 0, sizeof(*a));
+    a->armor = -1;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--pgp-key") == 0 && i + 1 < argc) {
+            a->key_file = argv[++i];
+        } else if (strncmp(argv[i], "--pgp-key=", 10) == 0) {
+            a->key_file = argv[i] + 10;
+        } else if (strcmp(argv[i], "--redact") == 0 && i + 1 < argc) {
+            a->redaction = argv[++i];
+        } else if (strncmp(argv[i], "--redact=", 9) == 0) {
+            a->redaction = argv[i] + 9;
+        } else if (strcmp(argv[i], "--armor") == 0) {
+            a->armor = 1;
+        } else if (strcmp(argv[i], "--binary") == 0) {
+            a->armor = 0;
+        } else if (strcmp(argv[i], "--apply-existing") == 0) {
+            a->apply_existing = true;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "%s: unknown option %s\n", who, argv[i]);
+            return EXIT_USAGE;
+        } else if (pos == 0) {
+            a->name = argv[i];
+            pos++;
+        } else if (pos == 1) {
+            a->policy = argv[i];
+            pos++;
+        } else {
+            return usage_error(&cmd_tenant_def, "dmarcd tenant policy: expected NAME POLICY");
+        }
+    }
+    enum forensic_policy p;
+    enum forensic_redaction r;
+    if (pos != 2)
+        return usage_error(&cmd_tenant_def, "dmarcd tenant policy: expected NAME POLICY");
+    if (!tenant_name_valid(a->name)) {
+        fprintf(stderr, "%s: invalid tenant name \"%.80s\"\n", who, a->name);
+        return EXIT_USAGE;
+    }
+    if (!forensic_policy_parse(a->policy, &p)) {
+        fprintf(stderr, "%s: invalid policy \"%.40s\": encrypted, pgp, none or none-drop\n", who,
+                a->policy);
+        return EXIT_USAGE;
+    }
+    if (a->redaction && !forensic_redaction_parse(a->redaction, &r)) {
+        fprintf(stderr, "%s: invalid redaction \"%.40s\": mask, hash or off\n", who,
+                a->redaction);
+        return EXIT_USAGE;
+    }
+    if ((a->key_file || a->armor >= 0) && p != FORENSIC_PGP) {
+        fprintf(stderr, "%s: --pgp-key, --armor and --binary go with the pgp policy\n", who);
+        return EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* The key file's text, at most PGP_KEY_MAX_BYTES (+1 to tell it is longer). */
+static int read_key_file(const char *path, struct strbuf *out)
+{
+    FILE *f = fopen(path, "rb");
+    char buf[8192];
+    size_t n;
+    if (!f) {
+        fprintf(stderr, "dmarcd tenant policy: %s: %s\n", path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0 && out->len <= PGP_KEY_MAX_BYTES)
+        (void)strbuf_add(out, buf, n);
+    bool bad = ferror(f) != 0;
+    fclose(f);
+    if (bad) {
+        fprintf(stderr, "dmarcd tenant policy: %s: read error\n", path);
+        return EXIT_USAGE;
+    }
+    return -1;
+}
+
+static void print_policy(const char *name, const struct forensic_settings_result *r,
+                         bool uploaded)
+{
+    printf("tenant %s: failure reports %s", name, r->policy);
+    if (strcmp(r->policy, "pgp") == 0) {
+        printf(" to OpenPGP key %s", r->fingerprint);
+        if (uploaded) {
+            char day[16] = "never";
+            time_t t = (time_t)r->key.expires;
+            struct tm tm;
+            if (r->key.expires && gmtime_r(&t, &tm))
+                strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+            printf(" (%s, expires %s)", r->key.algo, day);
+        }
+        printf(", %s", r->pgp_armor ? "ascii-armored" : "binary");
+    }
+    printf("; redaction %s; applies to new reports\n", r->redaction);
+}
+
+static int apply_existing(struct cmd_ctx *ctx, struct store *st, const char *name,
+                          bool need_keys)
+{
+    const char *who = "dmarcd tenant policy";
+    struct keyring *keys = NULL;
+    struct forensic_apply_counts c;
+    struct strbuf why;
+    int status = cmd_load_keys(ctx, who, need_keys, &keys, NULL);
+    if (status)
+        return status;
+    strbuf_init(&why, 0);
+    enum dmarcd_err rc = forensic_apply_existing(st, keys, name, ACTOR, &c, &why);
+    if (rc) {
+        status = cmd_store_failed(who, rc, st, &why);
+    } else {
+        printf("tenant %s: existing failure reports: %llu re-encrypted to the OpenPGP key, "
+               "%llu samples destroyed, %llu reports destroyed",
+               name, (unsigned long long)c.reencrypted, (unsigned long long)c.samples_destroyed,
+               (unsigned long long)c.reports_destroyed);
+        if (c.left)
+            printf(", %llu left as they are (OpenPGP-encrypted: dmarcd cannot read them)",
+                   (unsigned long long)c.left);
+        printf("\n");
+    }
+    strbuf_release(&why);
+    keyring_free(keys);
+    return status;
+}
+
+static int tenant_policy_cmd(struct cmd_ctx *ctx, int argc, char **argv)
+{
+    const char *who = "dmarcd tenant policy";
+    struct policy_args a;
+    struct strbuf key, why;
+    struct store *st = NULL;
+    struct forensic_settings_result res;
+    int status = policy_parse(argc, argv, &a);
+    if (status >= 0)
+        return status;
+    strbuf_init(&key, 0);
+    strbuf_init(&why, 0);
+    memset(&res, 0, sizeof(res));
+    if (a.key_file && (status = read_key_file(a.key_file, &key)) >= 0)
+        goto out;
+    status = cmd_open_store(ctx, who, NULL, &st);
+    if (status)
+        goto out;
+    struct forensic_settings in = { .policy = a.policy, .pgp_key = a.key_file ? key.buf : NULL,
+                                    .pgp_key_len = key.len, .pgp_armor = a.armor,
+                                    .redaction = a.redaction };
+    enum dmarcd_err rc = forensic_set_policy(st, a.name, &in, ACTOR, &res, &why);
+    if (rc) {
+        status = cmd_store_failed(who, rc, st, &why);
+        goto out;
+    }
+    print_policy(a.name, &res, a.key_file != NULL);
+    if (a.apply_existing)
+        status = apply_existing(ctx, st, a.name, strcmp(a.policy, "pgp") == 0);
+out:
+    forensic_settings_result_release(&res);
+    store_close(st);
+    strbuf_release(&why);
+    strbuf_release(&key);
+    return status;
+}
+
+static int tenant_rewrap_cmd(struct cmd_ctx *ctx, int argc, char **argv)
+{
+    const char *who = "dmarcd tenant rewrap";
+    struct keyring *keys = NULL;
+    struct store *st = NULL;
+    struct keys_rewrap_counts c;
+    uint32_t tenant = 0;
+    char id[KEYS_ID_HEX];
+    int status = reject_options(argc, argv, who);
+    if (status >= 0)
+        return status;
+    if (argc > 1)
+        return usage_error(&cmd_tenant_def, "dmarcd tenant rewrap: expected at most a NAME");
+    if (argc == 1 && !tenant_name_valid(argv[0])) {
+        fprintf(stderr, "%s: invalid tenant name \"%.80s\"\n", who, argv[0]);
+        return EXIT_USAGE;
+    }
+    if ((status = cmd_load_keys(ctx, who, true, &keys, NULL)))
+        return status;
+    status = cmd_open_store(ctx, who, NULL, &st);
+    if (!status && argc == 1)
+        status = cmd_find_tenant(st, who, argv[0], &tenant);
+    if (status)
+        goto out;
+    enum dmarcd_err rc = keys_rewrap(st, keys, tenant, &c);
+    keyring_current_id_hex(keys, id);
+    if (!rc) {
+        char a[24], b[24], d[24];
+        snprintf(a, sizeof(a), "%llu", (unsigned long long)c.rewrapped);
+        snprintf(b, sizeof(b), "%llu", (unsigned long long)c.current);
+        snprintf(d, sizeof(d), "%llu", (unsigned long long)c.unknown);
+        const char *pairs[] = { "master_key_id", id, "rewrapped", a, "current", b,
+                                "unknown", d, NULL };
+        char *detail = store_audit_detail(pairs);
+        rc = store_audit_add(st, tenant, ACTOR, "keys.rewrap", argc == 1 ? argv[0] : NULL,
+                             detail);
+        free(detail);
+    }
+    if (rc) {
+        status = cmd_store_failed(who, rc, st, NULL);
+        goto out;
+    }
+    printf("rewrap: %llu data keys rewrapped under master key %s, %llu already under it\n",
+           (unsigned long long)c.rewrapped, id, (unsigned long long)c.current);
+    if (c.unknown) {
+        fprintf(stderr, "%s: %llu data keys are wrapped by a master key that is not configured: "
+                        "set master_key_previous_file to the key that wrapped them and run "
+                        "again\n", who, (unsigned long long)c.unknown);
+        status = EXIT_PARTIAL;
+    }
+out:
+    store_close(st);
+    keyring_free(keys);
+    return status;
+}
+
 int cmd_tenant(struct cmd_ctx *ctx, int argc, char **argv)
 {
     if (argc < 2)
@@ -228,6 +466,10 @@ int cmd_tenant(struct cmd_ctx *ctx, int argc, char **argv)
         return tenant_list_cmd(ctx, argc - 2, argv + 2);
     if (strcmp(argv[1], "cancel") == 0)
         return tenant_cancel_cmd(ctx, argc - 2, argv + 2);
+    if (strcmp(argv[1], "policy") == 0)
+        return tenant_policy_cmd(ctx, argc - 2, argv + 2);
+    if (strcmp(argv[1], "rewrap") == 0)
+        return tenant_rewrap_cmd(ctx, argc - 2, argv + 2);
     fprintf(stderr, "dmarcd tenant: unknown subcommand %s\n", argv[1]);
     return usage_error(&cmd_tenant_def, NULL);
 }
@@ -337,10 +579,14 @@ int cmd_domain(struct cmd_ctx *ctx, int argc, char **argv)
 
 const struct command cmd_tenant_def = {
     .name = "tenant",
-    .summary = "add, list or cancel tenants (customer organisations)",
+    .summary = "add, list, cancel tenants; their failure-report policy and keys",
     .usage = "usage: dmarcd [--config FILE] tenant add NAME [--tier basic|basic-plus|advanced|enterprise]\n"
              "       dmarcd tenant list\n"
              "       dmarcd tenant cancel NAME\n"
+             "       dmarcd tenant policy NAME encrypted|pgp|none|none-drop [--pgp-key FILE]\n"
+             "                            [--armor|--binary] [--redact mask|hash|off]\n"
+             "                            [--apply-existing]\n"
+             "       dmarcd tenant rewrap [NAME]\n"
              "\n"
              "add     creates a tenant. NAME: 1-63 characters of a-z, 0-9 and '-',\n"
              "        starting with a letter or digit. The tier (default basic) sets how\n"
@@ -350,6 +596,26 @@ const struct command cmd_tenant_def = {
              "        domains, when it was created and cancelled (UTC).\n"
              "cancel  marks a tenant cancelled: its reports are no longer accepted and\n"
              "        its data is purged by retention. Cancelling twice changes nothing.\n"
+             "policy  how the tenant's failure reports (personal data) are kept, from the\n"
+             "        next report on:\n"
+             "          encrypted  at rest with the tenant's data key (the default);\n"
+             "                     readable through the API\n"
+             "          pgp        encrypted to the tenant's OpenPGP public key (--pgp-key:\n"
+             "                     ASCII-armored, from gpg --armor --export); dmarcd cannot\n"
+             "                     read them. The key is refused if it is expired, revoked,\n"
+             "                     cannot encrypt, is secret or is not one key. --binary\n"
+             "                     stores binary OpenPGP messages instead of armored ones.\n"
+             "          none       only non-personal metadata (domain, source, results)\n"
+             "          none-drop  nothing at all\n"
+             "        --redact: personal text left in clear metadata (warnings, part\n"
+             "        names) is masked (mask, the default), hashed per tenant, or kept (off).\n"
+             "        --apply-existing also brings stored reports to the policy: re-encrypts\n"
+             "        them to the OpenPGP key (needs master_key_file), or destroys their\n"
+             "        samples (none) or the reports (none-drop).\n"
+             "rewrap  re-encrypts the data keys of NAME (or of every tenant) that\n"
+             "        master_key_previous_file wrapped under master_key_file; blobs are not\n"
+             "        touched. Run it after configuring a new master key, with the old one\n"
+             "        as master_key_previous_file; then the old key can go.\n"
              "\n"
              "Every change is written to the audit log (actor \"cli\").\n"
              "exit status: 0 ok, 1 refused (duplicate, unknown tenant), 2 usage or\n"

@@ -125,6 +125,23 @@ static const char LUA_UNKNOWN[] =
     "if #stale > 0 then redis.call('ZREM', KEYS[1], unpack(stale)) end\n"
     "return out\n";
 
+/*
+ * KEYS lock; ARGV owner ttl_ms -> 1 when owner holds the lock now (taken
+ * or renewed), 0 when someone else does.
+ */
+static const char LUA_LOCK[] =
+    "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end\n"
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+    "  redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
+    "  return 1\n"
+    "end\n"
+    "return 0\n";
+
+/* KEYS lock; ARGV owner -> 1 when owner held it and it is gone */
+static const char LUA_UNLOCK[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end\n"
+    "return 0\n";
+
 /* ---- pure helpers ---- */
 
 void queue_options_default(struct queue_options *o)
@@ -1050,5 +1067,47 @@ enum dmarcd_err queue_prune_consumers(struct queue *q, uint64_t idle_ms, unsigne
         log_info("idle queue consumers removed", LOG_UINT("count", n));
     if (removed)
         *removed = n;
+    return rc;
+}
+
+/* ---- locks ---- */
+
+/* <prefix>lock:<name> into buf; false when name is not a valid name. */
+static bool lock_key(const struct queue *q, const char *name, char *buf, size_t size)
+{
+    if (!queue_name_valid(name))
+        return false;
+    int n = snprintf(buf, size, "%slock:%s", q->prefix, name);
+    return n > 0 && (size_t)n < size;
+}
+
+enum dmarcd_err queue_lock(struct queue *q, const char *name, const char *owner,
+                           uint32_t ttl_ms, bool *held)
+{
+    char k[2 * QUEUE_NAME_MAX + 8], ttl[16];
+    redisReply *r = NULL;
+    *held = false;
+    if (!lock_key(q, name, k, sizeof(k)) || !queue_name_valid(owner) || ttl_ms == 0)
+        return DMARCD_E_INVALID;
+    snprintf(ttl, sizeof(ttl), "%" PRIu32, ttl_ms);
+    const char *keys[] = { k };
+    const char *args[] = { owner, ttl };
+    enum dmarcd_err rc = eval(q, "lock", LUA_LOCK, 1, keys, 2, args, NULL, &r);
+    if (!rc)
+        *held = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    freeReplyObject(r);
+    return rc;
+}
+
+enum dmarcd_err queue_unlock(struct queue *q, const char *name, const char *owner)
+{
+    char k[2 * QUEUE_NAME_MAX + 8];
+    redisReply *r = NULL;
+    if (!lock_key(q, name, k, sizeof(k)) || !queue_name_valid(owner))
+        return DMARCD_E_INVALID;
+    const char *keys[] = { k };
+    const char *args[] = { owner };
+    enum dmarcd_err rc = eval(q, "unlock", LUA_UNLOCK, 1, keys, 1, args, NULL, &r);
+    freeReplyObject(r);
     return rc;
 }

@@ -16,6 +16,8 @@
  *   <prefix>dead     stream of dead letters {id, attempt, reason, entry}
  *   <prefix>known    sorted set: inbox id -> when it was last queued (ms);
  *                    what the reconciler asks before re-queueing
+ *   <prefix>lock:<name>  a lease held by one process at a time (queue_lock):
+ *                    "lock:reconcile" elects the one reconciler
  *
  * A job's life:
  *   queue_push           XADD (approximately capped at max_len) + known
@@ -158,6 +160,20 @@ enum dmarcd_err queue_stats(struct queue *q, struct queue_stats *s) DMARCD_MUST_
  */
 enum dmarcd_err queue_prune_consumers(struct queue *q, uint64_t idle_ms,
                                       unsigned *removed) DMARCD_MUST_CHECK;
+
+/*
+ * A lease named name (key <prefix>lock:<name>) for owner (a name unique to
+ * the process, e.g. "host:pid"), expiring after ttl_ms: taken when free,
+ * renewed when owner holds it already; *held tells whether owner holds it
+ * now. Lets one process of many do a periodic duty (the reconciler) and
+ * another take over within ttl_ms when it dies.
+ */
+enum dmarcd_err queue_lock(struct queue *q, const char *name, const char *owner,
+                           uint32_t ttl_ms, bool *held) DMARCD_MUST_CHECK;
+
+/* Gives the lease up if owner holds it (at shutdown), so another can take it at once. */
+enum dmarcd_err queue_unlock(struct queue *q, const char *name,
+                             const char *owner) DMARCD_MUST_CHECK;
 
 /* The keys this handle uses, e.g. for messages: "dmarcd:jobs". */
 const char *queue_stream_key(const struct queue *q);

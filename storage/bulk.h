@@ -14,10 +14,22 @@
  *       store_bulk_str(b, 1, text);           copied: the caller's buffer may go
  *       if (store_bulk_full(b) && (rc = store_bulk_flush(b))) goto out;
  *   rc = store_bulk_flush(b);                 the rest
- *   store_bulk_free(b);                       NULL-safe
+ *   store_bulk_free(b);                       NULL-safe; waits for a batch in flight
  *
  * A flush executes the pending rows as one statement (in the caller's
  * transaction, if any) and empties the batch whether it succeeded or not.
+ *
+ * store_bulk_send() is a flush that does not wait: a helper thread
+ * executes the rows while the caller adds the next ones (the parser keeps
+ * parsing while the server stores). Until store_bulk_wait() returns, the
+ * batch in flight owns the connection: the caller must not use the store
+ * in any other way (no statement, commit or rollback). Its error comes
+ * back from the next send, flush or wait:
+ *
+ *   for each row: ...; if (store_bulk_full(b) && (rc = store_bulk_send(b))) goto out;
+ *   rc = store_bulk_flush(b);                 waits for the batch in flight, then the rest
+ *   on error: (void)store_bulk_wait(b); store_rollback(st);
+ *
  * A batch is full at its row count or at STORE_BULK_MAX_BYTES of text,
  * which keeps every request far below the server's max_allowed_packet
  * (16 MiB by default) whatever the rows hold. Errors are mapped by store.c.
@@ -61,10 +73,21 @@ void store_bulk_str(struct store_bulk *b, unsigned col, const char *v);
 unsigned store_bulk_rows(const struct store_bulk *b);
 bool store_bulk_full(const struct store_bulk *b);
 
-/* Executes the pending rows, if any, and empties the batch. */
+/* Executes the pending rows, if any, and empties the batch (after waiting
+ * for a batch in flight, whose error it returns first). */
 enum dmarcd_err store_bulk_flush(struct store_bulk *b) DMARCD_MUST_CHECK;
 
-/* Drops the pending rows (the transaction is being rolled back). */
+/* Hands the pending rows, if any, to the helper thread and returns (after
+ * waiting for the previous batch in flight, whose error it returns, the
+ * pending rows dropped). Without a helper thread, a flush. */
+enum dmarcd_err store_bulk_send(struct store_bulk *b) DMARCD_MUST_CHECK;
+
+/* Waits until no batch is in flight: its result (mapped by store.c, so a
+ * lost connection marks the store broken). NULL is a no-op. */
+enum dmarcd_err store_bulk_wait(struct store_bulk *b);
+
+/* Drops the pending rows (the transaction is being rolled back), after
+ * waiting for a batch in flight. */
 void store_bulk_discard(struct store_bulk *b);
 
 #endif

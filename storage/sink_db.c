@@ -11,7 +11,12 @@
  * Records are copied into a bulk batch as they arrive (the parser's
  * strings live for one callback) and summed into the roll-up map; both
  * are flushed inside the report's transaction, so a report that fails
- * half-way leaves nothing behind.
+ * half-way leaves nothing behind. A full batch of records is sent with
+ * store_bulk_send(): the server stores it while the parser reads the next
+ * records (on two cores this overlaps parsing with the server's work).
+ * Until it is waited for, nothing else may use the connection, hence
+ * agg_rollback() and the wait in flush_rollups(); agg_commit()'s flush
+ * waits for it before the rest.
  *
  * Values are made to fit their columns by fields.c; what it cuts or
  * repairs is added to the report's warnings.
@@ -37,9 +42,14 @@
 #include "lib/banned.h"
 
 /* Bound parameters of the widest single-row statement (the report header). */
-#define MAX_PARAMS 25
+#define MAX_PARAMS 26
 /* Roll-up rows per upsert execution. */
 #define ROLLUP_BATCH 1000
+/* A report's first batch of records is sent at this many records, and
+ * each next one at twice the last, up to the batch size: the server
+ * starts early and, storing a batch more slowly than the parser fills
+ * the next, is kept busy. */
+#define FIRST_SEND_RECORDS 64
 /* Longest quarantine reason kept. */
 #define REASON_MAX_CHARS 2000
 
@@ -49,8 +59,8 @@ static const char SQL_REPORT[] =
     "INSERT INTO aggregate_reports (tenant_id, report_day, report_key, policy_domain, org_name, "
     "email, extra_contact_info, report_id, date_begin, date_end, adkim, aspf, p, sp, np, pct, "
     "fo, testing, discovery_method, format, version, generator, errors, source_file, "
-    "source_part) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-    "?, ?)";
+    "source_part, inbox_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+    "?, ?, ?, ?, ?, ?)";
 
 static const char SQL_REPORT_END[] =
     "UPDATE aggregate_reports SET warnings = ?, warnings_dropped = ?, record_count = ?, "
@@ -82,13 +92,14 @@ static const char SQL_FAILURE[] =
     "INSERT INTO failure_reports (tenant_id, report_day, report_key, reported_domain, source_ip, "
     "source_port, arrival_time, feedback_type, auth_failure, identity_alignment, "
     "delivery_result, dkim_domain, dkim_selector, spf_dns, reporting_mta, user_agent, "
-    "incidents, arf, sample_kind, warnings, source_file, source_part) VALUES (?, ?, ?, ?, ?, "
-    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "incidents, arf, sample_kind, warnings, source_file, source_part, inbox_id) VALUES (?, ?, "
+    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 static const char SQL_TLS[] =
     "INSERT INTO tls_reports (tenant_id, report_day, report_key, organization_name, report_id, "
     "contact_info, date_begin, date_end, policy_count, successful_sessions, failed_sessions, "
-    "warnings, source_file, source_part) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "warnings, source_file, source_part, inbox_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+    "?, ?)";
 
 static const char SQL_TLS_POLICY[] =
     "INSERT INTO tls_policies (tenant_id, report_day, tls_report_id, policy_no, policy_type, "
@@ -101,15 +112,16 @@ static const char SQL_TLS_FAILURE[] =
     "failed_session_count, failure_reason_code, additional_information) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
-/* Written once per (tenant, file, part, code, reason) among rows without
- * an inbox row: importing the same bad input twice adds nothing. Under
- * REPEATABLE READ the NOT EXISTS scan takes next-key locks, so two
+/* Written once per (inbox row, tenant, file, part, code, reason): importing
+ * the same bad input twice, or a worker reading the same inbox message
+ * again after a retry, adds nothing (direct imports have no inbox row).
+ * Under REPEATABLE READ the NOT EXISTS scan takes next-key locks, so two
  * importers writing the same row serialise (one deadlocks, retries, and
  * then finds the row). */
 static const char SQL_QUARANTINE[] =
-    "INSERT INTO quarantine (tenant_id, file, part, error_code, reason) "
-    "SELECT ?, ?, ?, ?, ? FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM quarantine "
-    "WHERE inbox_id IS NULL AND tenant_id <=> ? AND file <=> ? AND part <=> ? "
+    "INSERT INTO quarantine (tenant_id, inbox_id, file, part, error_code, reason) "
+    "SELECT ?, ?, ?, ?, ?, ? FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM quarantine "
+    "WHERE inbox_id <=> ? AND tenant_id <=> ? AND file <=> ? AND part <=> ? "
     "AND error_code = ? AND reason = ?)";
 
 /* ---- state ---- */
@@ -147,6 +159,9 @@ struct sink_db {
     struct sink_db_counters counts, at_input_begin;
     enum dmarcd_err transient;
     int64_t received_at;
+    uint64_t inbox_id;                  /* the input's inbox row, 0: none */
+    struct forensic *forensic;          /* failure-report policies, made on first use */
+    bool input_failure;                 /* the input held a routed failure report */
 
     struct store_stmt *report, *report_end, *failure, *tls, *tls_policy, *tls_failure,
         *quarantine;
@@ -160,6 +175,7 @@ struct sink_db {
     uint8_t key[STORE_REPORT_KEY_BYTES];
     uint64_t report_row;                /* aggregate_reports.id */
     uint64_t record_no;
+    unsigned send_at;                   /* records that make the next batch go */
     char *domain;                       /* lower-cased, fitted: rollups' domain */
     char *file, *part;                  /* copies of the report's source */
     enum dmarcd_err refused_err;
@@ -235,6 +251,15 @@ static void bind_source(struct sink_db *s, struct store_stmt *stmt, unsigned i, 
     store_bind_bytes(stmt, i, f, len);
 }
 
+/* The input's inbox row id, or NULL for a direct import. */
+static void bind_inbox(const struct sink_db *s, struct store_stmt *stmt, unsigned i)
+{
+    if (s->inbox_id)
+        store_bind_u64(stmt, i, s->inbox_id);
+    else
+        store_bind_null(stmt, i);
+}
+
 /* ["...", ...] of the parser's warnings then the sink's, or NULL text. */
 static const char *warnings_json(struct sink_db *s, const struct report_warnings *w)
 {
@@ -286,6 +311,19 @@ static void set_source(struct sink_db *s, const struct report_source *src)
     s->part = src && src->part ? xstrdup(src->part) : NULL;
 }
 
+/*
+ * Rolls back the aggregate report in progress, if one is open. A batch of
+ * its records may still be executing (store_bulk_send): the connection is
+ * the batch's until it is waited for.
+ */
+static void agg_rollback(struct sink_db *s)
+{
+    if (s->state != AGG_OPEN || !s->st)
+        return;
+    (void)store_bulk_wait(s->records);
+    store_rollback(s->st);
+}
+
 /* Forgets the aggregate report in progress (after commit or rollback). */
 static void agg_clear(struct sink_db *s)
 {
@@ -293,6 +331,7 @@ static void agg_clear(struct sink_db *s)
     s->routed = false;
     s->tenant = 0;
     s->record_no = 0;
+    s->send_at = FIRST_SEND_RECORDS;
     s->report_row = 0;
     free(s->domain);
     s->domain = NULL;
@@ -368,15 +407,16 @@ static enum dmarcd_err quarantine_once(struct sink_db *s, bool routed, uint32_t 
         return rc;
     size_t rlen;
     const char *r = store_fit(reason, REASON_MAX_CHARS, &s->scratch[4], &rlen, NULL);
-    for (unsigned base = 0; base <= 5; base += 5) {
+    for (unsigned base = 0; base <= 6; base += 6) {
         if (routed)
             store_bind_u64(s->quarantine, base, tenant);
         else
             store_bind_null(s->quarantine, base);
-        bind_source(s, s->quarantine, base + 1, file);
-        bind_source(s, s->quarantine, base + 2, part);
-        store_bind_str(s->quarantine, base + 3, code);
-        store_bind_bytes(s->quarantine, base + 4, r, rlen);
+        bind_inbox(s, s->quarantine, base + 1);
+        bind_source(s, s->quarantine, base + 2, file);
+        bind_source(s, s->quarantine, base + 3, part);
+        store_bind_str(s->quarantine, base + 4, code);
+        store_bind_bytes(s->quarantine, base + 5, r, rlen);
     }
     return store_stmt_exec(s->quarantine);
 }
@@ -482,6 +522,7 @@ static void bind_report_header(struct sink_db *s, const struct agg_report *r)
     }
     bind_source(s, q, 23, s->file);
     bind_source(s, q, 24, s->part);
+    bind_inbox(s, q, 25);
 }
 
 /* Decides where the report goes; false (state AGG_REFUSED) when nowhere. */
@@ -621,9 +662,12 @@ static const char *record_text(struct sink_db *s, unsigned col, const char *v, u
 
 static enum dmarcd_err flush_rollups(struct sink_db *s)
 {
+    /* the records' batch in flight has the connection until it is stored */
+    enum dmarcd_err rc = store_bulk_wait(s->records);
+    if (rc)
+        return rc;
     size_t n;
     struct rollup_entry *const *e = rollup_map_sorted(&s->rollups_map, &n);
-    enum dmarcd_err rc = DMARCD_OK;
     for (size_t i = 0; i < n && !rc; i++) {
         store_bulk_row(s->rollups);
         store_bulk_uint(s->rollups, 0, s->tenant);
@@ -677,8 +721,12 @@ static enum dmarcd_err db_agg_record(void *ctx, const struct agg_record *rec)
     rollup_map_add(&s->rollups_map, ip, from, disposition, dkim, spf, rec->count);
 
     enum dmarcd_err rc = DMARCD_OK;
-    if (store_bulk_full(b)) {
-        rc = store_bulk_flush(b);
+    if (store_bulk_full(b) || store_bulk_rows(b) >= s->send_at) {
+        /* stored while the parser reads the next records; its error, if
+         * any, comes back from the next send or from agg_commit's flush */
+        rc = store_bulk_send(b);
+        s->send_at = s->send_at < s->opts.batch_records / 2 ? s->send_at * 2
+                                                              : s->opts.batch_records;
         progress(s);
     }
     if (!rc && rollup_map_count(&s->rollups_map) >= ROLLUP_MAP_FLUSH)
@@ -876,6 +924,7 @@ static void bind_failure(struct sink_db *s, const struct failure_report *f, uint
     store_bind_str(q, 18, samples[f->sample_kind <= FAILURE_SAMPLE_MESSAGE ? f->sample_kind : 0]);
     bind_source(s, q, 20, src ? src->file : NULL);
     bind_source(s, q, 21, src ? src->part : NULL);
+    bind_inbox(s, q, 22);
 }
 
 /* The day a failure report counts for: its arrival, else the receipt. */
@@ -885,6 +934,36 @@ static bool failure_day(const struct sink_db *s, const struct failure_report *f,
     if (f->arrival_time >= 0 && store_report_day(f->arrival_time, f->arrival_time, day))
         return true;
     return store_report_day(s->received_at, s->received_at, day);
+}
+
+/*
+ * The metadata row and, per the tenant's policy, the blob (forensic.h), in
+ * one transaction. The row shows the redacted warnings and part name, and
+ * the policy's notes ("sample not kept: ...").
+ */
+static enum dmarcd_err failure_store(struct sink_db *s, const struct report_source *src,
+                                     const struct failure_report *f, uint32_t tenant,
+                                     const char *day, const char *domain,
+                                     uint8_t key[STORE_REPORT_KEY_BYTES], bool *duplicate)
+{
+    size_t nnotes;
+    const char *const *notes = forensic_notes(s->forensic, &nnotes);
+    failure_key(&s->text, f, key);
+    bind_failure(s, f, tenant, day, key, domain, src);
+    bind_source(s, s->failure, 21, forensic_part(s->forensic));
+    for (size_t i = 0; i < nnotes; i++)
+        add_warning(s, "%s", notes[i]);
+    store_bind_str(s->failure, 19, warnings_json(s, forensic_warnings(s->forensic)));
+    enum dmarcd_err rc = store_begin(s->st);
+    if (!rc)
+        rc = store_stmt_exec_dup(s->failure, duplicate);
+    if (!rc && !*duplicate)
+        rc = forensic_finish(s->forensic, s->st, day, store_stmt_insert_id(s->failure));
+    if (!rc && !*duplicate)
+        rc = store_commit(s->st);
+    if (rc || *duplicate)
+        store_rollback(s->st);
+    return rc;
 }
 
 static enum dmarcd_err db_failure(void *ctx, const struct report_source *src,
@@ -920,10 +999,19 @@ static enum dmarcd_err db_failure(void *ctx, const struct report_source *src,
     }
     if ((rc = need_stmt(s, &s->failure, SQL_FAILURE)))
         return rc;
-    failure_key(&s->text, f, key);
-    bind_failure(s, f, tenant, day, key, domain, src);
-    store_bind_str(s->failure, 19, warnings_json(s, w));
-    rc = store_stmt_exec_dup(s->failure, &duplicate);
+    if (!s->forensic)
+        s->forensic = forensic_new(s->opts.keys, s->opts.pgp_fallback);
+    s->input_failure = true;
+    if ((rc = forensic_begin(s->forensic, s->st, tenant, f, w, src ? src->part : NULL)))
+        return rc;
+    if (!forensic_keep_row(s->forensic)) { /* none-drop */
+        forensic_end(s->forensic);
+        s->counts.dropped++;
+        progress(s);
+        return DMARCD_OK;
+    }
+    rc = failure_store(s, src, f, tenant, day, domain, key, &duplicate);
+    forensic_end(s->forensic);
     if (rc)
         return rc;
     if (duplicate) {
@@ -1047,6 +1135,7 @@ static enum dmarcd_err tls_header(struct sink_db *s, const struct report_source 
     store_bind_u64(q, 10, failed);
     bind_source(s, q, 12, src ? src->file : NULL);
     bind_source(s, q, 13, src ? src->part : NULL);
+    bind_inbox(s, q, 14);
     /* last: every cut is noted by now */
     store_bind_str(q, 11, warnings_json(s, w));
     return store_stmt_exec_dup(q, duplicate);
@@ -1133,8 +1222,7 @@ static void db_abort(void *ctx, const struct report_source *src, enum dmarcd_err
     struct sink_db *s = ctx;
     bool routed = s->state != AGG_NONE && s->routed;
     uint32_t tenant = s->tenant;
-    if (s->state == AGG_OPEN)
-        store_rollback(s->st);
+    agg_rollback(s);
     agg_clear(s);
     if (dmarcd_err_is_transient(err)) {
         if (!s->transient)
@@ -1199,9 +1287,9 @@ void sink_db_free(struct sink_db *s)
 {
     if (!s)
         return;
-    if (s->state == AGG_OPEN)
-        store_rollback(s->st);
+    agg_rollback(s);
     free_statements(s);
+    forensic_free(s->forensic);
     rollup_map_release(&s->rollups_map);
     for (size_t i = 0; i < MAX_PARAMS; i++)
         strbuf_release(&s->scratch[i]);
@@ -1235,13 +1323,24 @@ void sink_db_input_begin(struct sink_db *s, int64_t received_at)
     s->at_input_begin = s->counts;
     s->transient = DMARCD_OK;
     s->received_at = received_at;
+    s->inbox_id = 0;
+    s->input_failure = false;
     s->ndone = 0;
+}
+
+bool sink_db_input_had_failure(const struct sink_db *s)
+{
+    return s->input_failure;
+}
+
+void sink_db_input_inbox(struct sink_db *s, uint64_t inbox_id)
+{
+    s->inbox_id = inbox_id;
 }
 
 void sink_db_input_retry(struct sink_db *s)
 {
-    if (s->state == AGG_OPEN)
-        store_rollback(s->st);
+    agg_rollback(s);
     agg_clear(s);
     s->counts = s->at_input_begin;
     s->transient = DMARCD_OK;
@@ -1267,8 +1366,7 @@ enum dmarcd_err sink_db_transient(const struct sink_db *s)
 
 void sink_db_set_store(struct sink_db *s, struct store *st)
 {
-    if (s->state == AGG_OPEN && s->st)
-        store_rollback(s->st);
+    agg_rollback(s);
     agg_clear(s);
     free_statements(s);
     s->st = st;

@@ -12,14 +12,18 @@
  *              report is already stored: ROLLBACK, its records are
  *              skipped, it counts as a duplicate.
  *              agg_record: the record joins a batch (bulk.h) that is
- *              inserted every `batch_records` records, and is summed into
- *              the report's roll-ups (rollup.h).
+ *              inserted every `batch_records` records (by a helper
+ *              thread, while the parser goes on), and is summed into the
+ *              report's roll-ups (rollup.h).
  *              agg_end: the last batch, the header's totals and warnings
  *              (UPDATE), the roll-ups (INSERT ... ON DUPLICATE KEY UPDATE
  *              adding, in key order), COMMIT.
- *   failure    one INSERT of non-personal metadata into failure_reports
- *              (no addresses, subject or sample text); routed by the first
- *              reported domain that belongs to a tenant.
+ *   failure    one transaction: the INSERT of non-personal metadata into
+ *              failure_reports (no addresses, subject or sample text) and,
+ *              per the tenant's forensic policy, the encrypted blob of
+ *              everything else into failure_samples (storage/forensic.h);
+ *              nothing at all under none-drop (counted as dropped). Routed
+ *              by the first reported domain that belongs to a tenant.
  *   tlsrpt     tls_reports + tls_policies + tls_failures in one
  *              transaction; routed by the first policy's domain.
  *
@@ -28,9 +32,9 @@
  * as quarantined). A part the parser or the database refused is rolled
  * back and gets a quarantine row (counted as failed). A quarantine row
  * carries the report's tenant when it is known (with a fixed tenant,
- * always). Quarantine rows of direct imports (no inbox row) are written
- * once per (tenant, file, part, code, reason), so importing the same input
- * again adds nothing.
+ * always). Quarantine rows are written once per (inbox row, tenant, file,
+ * part, code, reason), so importing the same input again, or a worker
+ * reading the same inbox message again, adds nothing.
  *
  * Transient errors (database unreachable, deadlock, lock wait timeout)
  * are not quarantined: the report is rolled back, the parser stops the
@@ -74,6 +78,7 @@
 
 #include "lib/error.h"
 #include "parser/sink.h"
+#include "storage/forensic.h"
 #include "storage/store.h"
 
 /* Records per bulk insert, unless the options say otherwise. */
@@ -87,6 +92,7 @@ struct sink_db_counters {
     uint64_t duplicates;        /* reports found already stored */
     uint64_t quarantined;       /* reports not stored: unknown domain, dates out of range */
     uint64_t failed;            /* parts refused by the parser or the database */
+    uint64_t dropped;           /* failure reports discarded whole: tenant policy none-drop */
 };
 
 struct sink_db_options {
@@ -102,6 +108,14 @@ struct sink_db_options {
      * of the report in progress. May be NULL. */
     void (*progress)(void *ctx, const struct sink_db_counters *counts, uint64_t pending_records);
     void *cb_ctx;
+    /* The master keys (storage/keys.h) that seal failure-report samples of
+     * tenants under the `encrypted` policy; NULL: those samples are not
+     * kept (the row's warnings say so). Borrowed for the sink's life. */
+    const struct keyring *keys;
+    /* A sample whose tenant's OpenPGP key can no longer encrypt: dropped
+     * (FORENSIC_FALLBACK_DROP, the zero value) or sealed as under
+     * `encrypted`. Never stored in clear. */
+    enum forensic_fallback pgp_fallback;
 };
 
 struct sink_db;
@@ -128,6 +142,20 @@ const struct sink_db_counters *sink_db_counters(const struct sink_db *s);
  * reports without an arrival date.
  */
 void sink_db_input_begin(struct sink_db *s, int64_t received_at);
+
+/*
+ * The current input is inbox row inbox_id (call after sink_db_input_begin,
+ * which resets it to 0: not from the inbox). The report rows and the
+ * quarantine rows of this input carry the id.
+ */
+void sink_db_input_inbox(struct sink_db *s, uint64_t inbox_id);
+
+/*
+ * True when the current input held a failure report routed to a tenant
+ * (stored, duplicate or dropped): its raw inbox copy is then deleted once
+ * processed (forensic_inbox_disposition, forensic_inbox_forget).
+ */
+bool sink_db_input_had_failure(const struct sink_db *s);
 
 /*
  * The current input stopped on a transient error and will be read again:

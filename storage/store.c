@@ -77,10 +77,14 @@ static bool errno_unavailable(unsigned e)
     }
 }
 
-/* The statement lost a race with another transaction: retry it whole. */
+/* The statement lost a race with another transaction: retry it whole.
+ * InnoDB reports a deadlock or lock wait timeout on the table's AUTO-INC
+ * lock (which INSERT ... SELECT holds for the whole statement) as
+ * ER_AUTOINC_READ_FAILED. */
 static bool errno_temporary(unsigned e)
 {
-    return e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT || e == ER_QUERY_INTERRUPTED;
+    return e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT || e == ER_QUERY_INTERRUPTED ||
+           e == ER_AUTOINC_READ_FAILED;
 }
 
 /* Messages of these errors quote the offending value, which may be data

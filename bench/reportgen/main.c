@@ -4,7 +4,9 @@
  *
  *   demo: one attachment per (reporter, policy domain, day), named and
  *         compressed the way each reporter does it.
- *   big:  one huge report written streaming, in constant memory.
+ *   big:  one huge report written streaming, in constant memory (the
+ *         storage benchmark writes many of them, with other seeds, sizes
+ *         and days).
  *
  * Everything random comes from prng.c streams derived from --seed, and time
  * comes only from --end, so the same arguments give byte-identical files.
@@ -44,6 +46,7 @@ static void usage(FILE *fp)
             "usage: dmarcd-reportgen demo --out DIR [--days N] [--end YYYY-MM-DD] [--seed N]\n"
             "                             [--domains N]\n"
             "       dmarcd-reportgen big --out FILE [--records N] [--seed N] [--gzip]\n"
+            "                            [--end YYYY-MM-DD]\n"
             "       dmarcd-reportgen --help\n"
             "\n"
             "demo   writes one report file per (reporter, policy domain, day) into DIR,\n"
@@ -55,6 +58,7 @@ static void usage(FILE *fp)
             "big    writes one large aggregate report to FILE, streaming.\n"
             "         --records N   records (default 300000, 1..100000000)\n"
             "         --gzip        gzip the output; FILE must end in .gz\n"
+            "         --end DATE    the report's day, UTC (default " DEFAULT_END ")\n"
             "common   --seed N      PRNG seed (default 1); same arguments, same bytes\n"
             "\n"
             "All names are fictional and all source IPs are documentation addresses\n"
@@ -139,7 +143,7 @@ struct optdef {
 };
 
 static const struct optdef optdefs[] = {
-    {"--out", 1, 1},     {"--seed", 1, 1},    {"--end", 1, 0},  {"--days", 1, 0},
+    {"--out", 1, 1},     {"--seed", 1, 1},    {"--end", 1, 1},  {"--days", 1, 0},
     {"--domains", 1, 0}, {"--records", 0, 1}, {"--gzip", 0, 1},
 };
 
@@ -300,8 +304,8 @@ static uint64_t big_emit(const struct opts *o, struct xw *w)
     int64_t end_day;
     uint64_t messages = 0;
 
-    if (parse_date(DEFAULT_END, &end_day))
-        rg_die("bad built-in date");
+    if (parse_date(o->end, &end_day))
+        rg_die("bad --end date: %s", o->end);
     scenario_policy(0, 0, 1, &pol);
     rng_derive(&r, o->seed, 4, 0, 0, 0);
     report_make_meta(rep, &r, end_day * 86400, &meta);
@@ -323,10 +327,13 @@ static int run_big(const struct opts *o)
     FILE *fp = NULL;
     uint64_t messages;
     size_t len = strlen(o->out);
+    int64_t end_day;
     int rc = -1;
 
     if (o->gzip && (len < 3 || strcmp(o->out + len - 3, ".gz") != 0))
         return bad_usage("--gzip: output file must end in .gz: %s", o->out);
+    if (parse_date(o->end, &end_day))
+        return bad_usage("bad --end date (want YYYY-MM-DD): %s", o->end);
     emit_style(&big_reporter, &style);
     if (o->gzip) {
         gz = rg_xmalloc(sizeof(*gz));

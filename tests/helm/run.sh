@@ -138,6 +138,7 @@ render features "${features[@]}"
 validate features --allow-key example_future_key --expect kind:Deployment=4 --expect kind:Secret=3 \
     --expect kind:HorizontalPodAutoscaler=0 --expect kind:PodDisruptionBudget=2
 grep -q 'scheme: HTTPS' "$work/features.yaml" || die "features: api probes did not switch to HTTPS with api.tls"
+grep -q 'DMARCD_SMTP_TLS_CERT$' "$work/features.yaml" || die "features: smtp.tls did not set DMARCD_SMTP_TLS_CERT"
 grep -q '"\[::\]:8080"' "$work/features.yaml" || die "features: IPv6 listen address not bracketed"
 
 node "$here/check_readme.js" "$chart/values.yaml" "$chart/README.md" ||

@@ -443,11 +443,12 @@ for (const d of all('Deployment')) {
 
 // ---- 4. DMARCD_* variables -------------------------------------------------------
 // Keys the chart sets before the binary's configuration table has them:
-// the TLS certificates (API, SMTP STARTTLS) and the IMAP poller's mailbox.
+// the API's TLS certificate.
 // helm/dmarcd/README.md lists them; the binary warns about and ignores
 // unknown DMARCD_ variables, so they are harmless until it learns them.
-const PENDING = ['api_tls_cert_file', 'api_tls_key_file', 'smtp_tls_cert_file', 'smtp_tls_key_file',
-  'imap_url', 'imap_username', 'imap_password', 'imap_oauth2_token', 'imap_processed_folder', 'imap_tenant'];
+const PENDING = ['api_tls_cert_file', 'api_tls_key_file'];
+// Keys whose value is a path: their _FILE form would read the path from a file.
+const PATH_KEYS = ['smtp_tls_cert', 'smtp_tls_key'];
 if (configSample) {
   const known = {};
   const re = /environment: DMARCD_([A-Z0-9_]+)/g;
@@ -464,6 +465,10 @@ if (configSample) {
   for (const v of vars) {
     if (!/^DMARCD_/.test(v[1])) continue;
     let key = v[1].slice(7).toLowerCase();
+    if (PATH_KEYS.indexOf(key.replace(/_file$/, '')) >= 0 && /_file$/.test(key)) {
+      fail(label + ' ' + v[0], v[1] + ': ' + key.slice(0, -5) + ' is a path; set DMARCD_' + key.slice(0, -5).toUpperCase() + ' to it');
+      continue;
+    }
     if (known[key] || allowKeys.indexOf(key) >= 0) continue;
     if (/_file$/.test(key) && known[key.slice(0, -5)]) continue;
     const base = /_file$/.test(key) ? key.slice(0, -5) : key;

@@ -199,7 +199,7 @@ expect "import usage" "^usage: dmarcd .*import \[--tenant NAME\] PATH"
 check "help lists import" 0 "$dmarcd" help
 expect "help lists import" "^  import "
 check "import without a path" 2 "$dmarcd" import
-check "import unknown option" 2 "$dmarcd" import --queue x
+check "import unknown option" 2 "$dmarcd" import --frob x
 check "import stdin refused" 2 "$dmarcd" import -
 check "import invalid tenant name" 2 "$dmarcd" import --tenant "Bad_Name" x
 check "import unset url" 2 env -u DMARCD_DATABASE_URL -u DMARCD_CONFIG "$dmarcd" import x
