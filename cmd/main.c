@@ -35,15 +35,15 @@ static const struct command *const commands[] = {
     &cmd_migrate_def,
     &cmd_tenant_def,
     &cmd_domain_def,
-    &cmd_import_def,
-    &cmd_queue_def,
-    &cmd_retention_def,
-    &cmd_imap_def,
     &cmd_user_def,
     &cmd_token_def,
-    &cmd_api_def,
+    &cmd_import_def,
     &cmd_worker_def,
+    &cmd_queue_def,
     &cmd_smtp_def,
+    &cmd_imap_def,
+    &cmd_api_def,
+    &cmd_retention_def,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

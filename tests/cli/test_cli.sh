@@ -56,7 +56,7 @@ for c in $listed; do
     expect "$c --help usage" "^usage: dmarcd"
 done
 # the commands that exist today, and no more
-[[ $(echo $listed) == "help version config parse migrate tenant domain import queue retention imap user token api worker smtp" ]] \
+[[ $(echo $listed) == "help version config parse migrate tenant domain user token import worker queue smtp imap api retention" ]] \
     && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL listed commands: $listed"; }
 
 check "no command" 2 clean_env "$dmarcd"
