@@ -3,11 +3,12 @@
 # dmarcd, starts a private MariaDB and Redis under run/demo/, generates 90
 # days of realistic demo reports and runs dmarcd on them.
 #
-# What runs today: the schema migration and the demo tenant with its
-# domains, then `dmarcd import` of every generated report into MariaDB
-# (routed to the tenant by policy domain; a rerun finds them all stored
-# already), and a few numbers read back. The API and the dashboard join
-# this script as they land; nothing here claims more than it does.
+# What runs: the schema migration, the demo tenant with its domains and a
+# demo owner account, `dmarcd import` of every generated report into
+# MariaDB (routed by policy domain; a rerun finds them all stored already),
+# a few numbers read back, then `dmarcd api` in the background serving the
+# REST API and the dashboard on http://127.0.0.1:8080/ (or the next free
+# port). Rerunning restarts the API.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -55,12 +56,43 @@ mariadb --socket="$DMARCD_TEST_DB_SOCKET" -u root --table dmarc -e "
            MAX(report_day) AS last_day
       FROM aggregate_reports GROUP BY policy_domain ORDER BY policy_domain"
 
+step "starting the API and the dashboard"
+master_key=$run_dir/master.key
+if [[ ! -s $master_key ]]; then
+    (umask 077 && head -c 32 /dev/urandom | od -An -vtx1 | tr -d ' \n' >"$master_key")
+fi
+demo_user=demo@example.com
+demo_password=demo-password-$(cat "$run_dir/demo-password-suffix" 2>/dev/null ||
+    (umask 077 && od -An -N6 -tx1 /dev/urandom | tr -d ' \n' | tee "$run_dir/demo-password-suffix"))
+"$dmarcd" user list demo 2>/dev/null | grep -q "$demo_user" ||
+    printf '%s\n' "$demo_password" | "$dmarcd" user add demo "$demo_user" --role owner
+if [[ -s $run_dir/api.pid ]] && kill -0 "$(cat "$run_dir/api.pid")" 2>/dev/null; then
+    kill "$(cat "$run_dir/api.pid")"
+    sleep 1
+fi
+port=8080
+while ss -ltn "sport = :$port" 2>/dev/null | grep -q LISTEN; do port=$((port + 1)); done
+DMARCD_API_LISTEN=127.0.0.1:$port DMARCD_API_WEB_ROOT=$root/web \
+    DMARCD_MASTER_KEY_FILE=$master_key \
+    nohup "$dmarcd" api >"$run_dir/api.log" 2>&1 &
+echo $! >"$run_dir/api.pid"
+for _ in $(seq 1 50); do
+    curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+    sleep 0.2
+done
+curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null || {
+    echo "dmarcd api did not become ready; its log:" >&2
+    tail -n 20 "$run_dir/api.log" >&2
+    exit 1
+}
+
 cat <<EOM
 
-The demo reports are stored in MariaDB (database dmarc, tenant demo). The REST
-API and the web dashboard are not built yet, so there is no dashboard to open
-on localhost today.
+The demo reports are stored in MariaDB (database dmarc, tenant demo), and the
+dashboard is running:
 
-MariaDB and Redis keep running for the next steps; stop them with:
-  scripts/services.sh stop --run-dir run/demo
+  http://127.0.0.1:$port/     sign in as $demo_user / $demo_password
+
+The API log is $run_dir/api.log. Stop the API and the databases with:
+  kill \$(cat run/demo/api.pid); scripts/services.sh stop --run-dir run/demo
 EOM

@@ -19,7 +19,7 @@ BASE_PKGS=(
   libxml2-dev libxml2-utils zlib1g-dev libarchive-dev
   libmariadb-dev libhiredis-dev libgpgme-dev libmicrohttpd-dev libcmocka-dev
   libjansson-dev libgmime-3.0-dev libsodium-dev libcurl4-openssl-dev libgnutls28-dev
-  mariadb-server mariadb-client redis-server redis-tools
+  mariadb-server mariadb-client redis-server redis-tools curl iproute2
 )
 # clang + libclang-rt-14-dev + llvm: libFuzzer and ASan/UBSan builds;
 # gnupg: test keys; swaks: SMTP test client (libnet-ssleay-perl: its --tls;
