@@ -224,8 +224,15 @@ check "second instance: redis answers" redis_pong "$B"
 check "first instance still answers" app_select1 "$A"
 
 if command -v python3 >/dev/null 2>&1; then
-  # A foreign listener on an ephemeral port, made C's preferred DB port.
-  if listen 0; then
+  # A foreign listener, made C's preferred DB port. Not an ephemeral port
+  # (listen 0): the ports just above it are the kernel's for outgoing
+  # connections, so the one services.sh picks next could be taken between
+  # its check and MariaDB's bind by any other process on the machine.
+  foreign=0
+  for _ in 1 2 3 4 5; do
+    if listen $((20000 + RANDOM % 10000)); then foreign=1; break; fi
+  done
+  if ((foreign)); then
     busy=$listener_port
     check "instance with a foreign listener on its preferred port starts" \
       env DMARCD_DB_PORT="$busy" DMARCD_REDIS_PORT=$((busy + 1)) "$SERVICES" start --run-dir "$C"
