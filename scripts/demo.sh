@@ -8,7 +8,7 @@
 # MariaDB (routed by policy domain; a rerun finds them all stored already),
 # a few numbers read back, then `dmarcd api` in the background serving the
 # REST API and the dashboard on http://127.0.0.1:8080/ (or the next free
-# port). Rerunning restarts the API.
+# port), with a queue worker for uploads. Rerunning restarts both.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -66,10 +66,15 @@ demo_password=demo-password-$(cat "$run_dir/demo-password-suffix" 2>/dev/null ||
     (umask 077 && od -An -N6 -tx1 /dev/urandom | tr -d ' \n' | tee "$run_dir/demo-password-suffix"))
 "$dmarcd" user list demo 2>/dev/null | grep -q "$demo_user" ||
     printf '%s\n' "$demo_password" | "$dmarcd" user add demo "$demo_user" --role owner
-if [[ -s $run_dir/api.pid ]] && kill -0 "$(cat "$run_dir/api.pid")" 2>/dev/null; then
-    kill "$(cat "$run_dir/api.pid")"
-    sleep 1
-fi
+for proc in api worker; do
+    if [[ -s $run_dir/$proc.pid ]] && kill -0 "$(cat "$run_dir/$proc.pid")" 2>/dev/null; then
+        kill "$(cat "$run_dir/$proc.pid")"
+        sleep 1
+    fi
+done
+# A worker takes what the dashboard's upload page (or `dmarcd import --queue`) hands in.
+DMARCD_MASTER_KEY_FILE=$master_key nohup "$dmarcd" worker --threads 1 >"$run_dir/worker.log" 2>&1 &
+echo $! >"$run_dir/worker.pid"
 port=8080
 while ss -ltn "sport = :$port" 2>/dev/null | grep -q LISTEN; do port=$((port + 1)); done
 DMARCD_API_LISTEN=127.0.0.1:$port DMARCD_API_WEB_ROOT=$root/web \
@@ -93,6 +98,7 @@ dashboard is running:
 
   http://127.0.0.1:$port/     sign in as $demo_user / $demo_password
 
-The API log is $run_dir/api.log. Stop the API and the databases with:
-  kill \$(cat run/demo/api.pid); scripts/services.sh stop --run-dir run/demo
+Logs: $run_dir/api.log and $run_dir/worker.log (a worker stores uploads).
+Stop the API, the worker and the databases with:
+  kill \$(cat run/demo/api.pid run/demo/worker.pid); scripts/services.sh stop --run-dir run/demo
 EOM
